@@ -1,0 +1,51 @@
+#include "inference/ops/conv_geometry.h"
+
+#include "inference/core/error.h"
+
+namespace detstream::inference::ops {
+
+WindowGeometry resolve_window(const Node& node, const Shape& input, const std::vector<std::int64_t>& kernel,
+                              bool ceil_mode) {
+  const std::size_t spatial = kernel.size();
+  if (input.size() != spatial + 2) {
+    throw Error(node.op_type + " '" + node.name + "': input rank " + std::to_string(input.size()) +
+                " does not match a " + std::to_string(spatial) + "-D kernel");
+  }
+  WindowGeometry g;
+  g.kernel = kernel;
+  g.strides = node.attr_ints("strides", std::vector<std::int64_t>(spatial, 1));
+  g.dilations = node.attr_ints("dilations", std::vector<std::int64_t>(spatial, 1));
+  std::vector<std::int64_t> pads = node.attr_ints("pads", std::vector<std::int64_t>(2 * spatial, 0));
+  if (g.strides.size() != spatial || g.dilations.size() != spatial || pads.size() != 2 * spatial) {
+    throw Error(node.op_type + " '" + node.name + "': strides/dilations/pads do not match the kernel rank");
+  }
+  const std::string auto_pad = node.attr_string("auto_pad", "NOTSET");
+  g.pads_begin.assign(pads.begin(), pads.begin() + static_cast<std::ptrdiff_t>(spatial));
+  g.pads_end.assign(pads.begin() + static_cast<std::ptrdiff_t>(spatial), pads.end());
+  g.output.resize(spatial);
+  for (std::size_t i = 0; i < spatial; ++i) {
+    const std::int64_t in = input[i + 2];
+    const std::int64_t effective = (kernel[i] - 1) * g.dilations[i] + 1;
+    if (auto_pad == "SAME_UPPER" || auto_pad == "SAME_LOWER") {
+      const std::int64_t out = (in + g.strides[i] - 1) / g.strides[i];
+      const std::int64_t total = std::max<std::int64_t>(0, (out - 1) * g.strides[i] + effective - in);
+      const std::int64_t small = total / 2, large = total - total / 2;
+      g.pads_begin[i] = auto_pad == "SAME_UPPER" ? small : large;
+      g.pads_end[i] = auto_pad == "SAME_UPPER" ? large : small;
+    } else if (auto_pad == "VALID") {
+      g.pads_begin[i] = g.pads_end[i] = 0;
+    } else if (auto_pad != "NOTSET") {
+      throw Error(node.op_type + " '" + node.name + "': unknown auto_pad '" + auto_pad + "'");
+    }
+    const std::int64_t span = in + g.pads_begin[i] + g.pads_end[i] - effective;
+    if (span < 0) {
+      throw Error(node.op_type + " '" + node.name + "': kernel is larger than the padded input " + to_string(input));
+    }
+    g.output[i] = (ceil_mode ? (span + g.strides[i] - 1) / g.strides[i] : span / g.strides[i]) + 1;
+    // ONNX: with ceil_mode the last window must start inside the input or left padding.
+    if (ceil_mode && (g.output[i] - 1) * g.strides[i] >= in + g.pads_begin[i]) --g.output[i];
+  }
+  return g;
+}
+
+}  // namespace detstream::inference::ops
