@@ -1,0 +1,33 @@
+// Model options shared by build/bench/detect/run and the one way the CLI turns them into an
+// Engine: a .plan is loaded (refused with a clear message if its compatibility key is not this
+// machine's), an .onnx is built once and cached next to the model (or in --cache-dir) and rebuilt
+// when the model's hash or the compatibility key changes.
+#pragma once
+
+#include <CLI/CLI.hpp>
+
+#include <memory>
+#include <string>
+
+#include "inference/runtime/engine.h"
+
+namespace detstream::app {
+
+struct ModelOptions {
+  std::string model;            // .onnx or .plan
+  std::string backend = "cpu";
+  std::string precision = "fp32";
+  int batch = 1;
+  int imgsz = 0;                // 0: the model's own (metadata imgsz); dynamic models only
+  int threads = 0;              // 0: one per core
+  std::string cache_dir;        // "": next to the model
+  bool no_cache = false;
+};
+
+// Registers --model, --backend, --precision, --batch, --imgsz, --threads, --cache-dir, --no-cache.
+void add_model_options(CLI::App& command, ModelOptions& options);
+
+// Throws inference::Error with what is wrong and what to do.
+std::shared_ptr<const inference::Engine> load_engine(const ModelOptions& options);
+
+}  // namespace detstream::app
