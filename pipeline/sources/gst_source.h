@@ -1,0 +1,52 @@
+// GstSource: frames from a GStreamer pipeline that ends in an appsink.
+//
+// Why GStreamer's appsink API directly (not cv::VideoCapture) for videos, cameras and streams:
+// it gives the stream's own timestamps, a real end-of-stream, and the pipeline's error messages
+// on the bus (a missing plugin, a 404, a vanished camera), which VideoCapture reduces to an
+// empty frame. The description is built by source_factory.h or given raw by the user.
+// Thread-safety: read() from one thread; stop() from any.
+#pragma once
+
+#include <atomic>
+#include <memory>
+#include <string>
+
+#include "pipeline/sources/frame_source.h"
+
+typedef struct _GstElement GstElement;
+typedef struct _GstSample GstSample;
+
+namespace detstream::pipeline {
+
+class GstSource final : public FrameSource {
+ public:
+  // `pipeline` must contain an appsink (named "sink" if there are several). Starts it and waits
+  // up to `open_timeout_s` for the first frame; throws std::runtime_error with GStreamer's
+  // message when it fails.
+  GstSource(const std::string& pipeline, SourceInfo hints, double open_timeout_s);
+  ~GstSource() override;
+
+  const SourceInfo& info() const override { return info_; }
+  ReadResult read(Frame& frame) override;
+  void stop() override { stopping_ = true; }
+  std::string last_error() const override { return error_; }
+
+ private:
+  void start(double open_timeout_s);
+  bool fill(GstSample* sample, Frame& frame);
+  std::string pop_bus_error();
+  void shutdown();
+
+  SourceInfo info_;
+  GstElement* pipeline_ = nullptr;
+  GstElement* sink_ = nullptr;
+  GstSample* pending_ = nullptr;  // first sample, pulled while opening
+  std::atomic<bool> stopping_{false};
+  std::int64_t next_number_ = 0;
+  std::string error_;
+};
+
+// Initialises GStreamer once per process (thread-safe).
+void ensure_gstreamer();
+
+}  // namespace detstream::pipeline
