@@ -10,6 +10,7 @@
 #include "app/model_loader.h"
 #include "pipeline/config/run_config.h"
 #include "pipeline/pipeline.h"
+#include "pipeline/sinks/video_file_sink.h"
 #include "pipeline/stats/pipeline_report.h"
 
 namespace detstream::app {

@@ -1,7 +1,9 @@
-// Broadcast iteration for elementwise kernels: maps each output index to the two input offsets.
-// Plain reference code; fast paths for equal shapes and scalar operands.
+// Broadcast iteration for elementwise kernels: maps each output index to the input offsets of
+// NumPy-style (multidirectional) broadcasting. Plain reference code with fast paths for equal
+// shapes and scalar operands. Thread-safe (no shared state).
 #pragma once
 
+#include <array>
 #include <cstdint>
 #include <vector>
 
@@ -12,6 +14,36 @@ namespace detstream::inference::ops {
 // Strides of `input` as seen from `output` (0 along broadcast dimensions).
 std::vector<std::int64_t> broadcast_strides(const Shape& input, const Shape& output);
 
+// Calls fn(out_index, offsets) for every element of `out`, where offsets[i] indexes input i.
+template <std::size_t N, typename Fn>
+void for_each_broadcast_n(const std::array<const Shape*, N>& inputs, const Shape& out, Fn&& fn) {
+  const std::int64_t count = element_count(out);
+  std::array<std::int64_t, N> offsets{};
+  bool dense = true;
+  for (const Shape* s : inputs) dense = dense && *s == out;
+  if (dense) {
+    for (std::int64_t i = 0; i < count; ++i) {
+      offsets.fill(i);
+      fn(i, offsets);
+    }
+    return;
+  }
+  const std::size_t rank = out.size();
+  std::array<std::vector<std::int64_t>, N> strides;
+  for (std::size_t k = 0; k < N; ++k) strides[k] = broadcast_strides(*inputs[k], out);
+  std::vector<std::int64_t> index(rank, 0);
+  for (std::int64_t i = 0; i < count; ++i) {
+    fn(i, offsets);
+    for (std::size_t d = rank; d-- > 0;) {
+      ++index[d];
+      for (std::size_t k = 0; k < N; ++k) offsets[k] += strides[k][d];
+      if (index[d] < out[d]) break;
+      for (std::size_t k = 0; k < N; ++k) offsets[k] -= strides[k][d] * out[d];
+      index[d] = 0;
+    }
+  }
+}
+
 // Calls fn(out_index, a_offset, b_offset) for every element of the output.
 template <typename Fn>
 void for_each_broadcast(const Shape& a, const Shape& b, const Shape& out, Fn&& fn) {
@@ -20,23 +52,15 @@ void for_each_broadcast(const Shape& a, const Shape& b, const Shape& out, Fn&& f
     for (std::int64_t i = 0; i < count; ++i) fn(i, i, i);
     return;
   }
-  const auto sa = broadcast_strides(a, out);
-  const auto sb = broadcast_strides(b, out);
-  const std::size_t rank = out.size();
-  std::vector<std::int64_t> index(rank, 0);
-  std::int64_t oa = 0, ob = 0;
-  for (std::int64_t i = 0; i < count; ++i) {
-    fn(i, oa, ob);
-    for (std::size_t d = rank; d-- > 0;) {
-      ++index[d];
-      oa += sa[d];
-      ob += sb[d];
-      if (index[d] < out[d]) break;
-      oa -= sa[d] * out[d];
-      ob -= sb[d] * out[d];
-      index[d] = 0;
-    }
+  if (a == out && element_count(b) == 1) {
+    for (std::int64_t i = 0; i < count; ++i) fn(i, i, std::int64_t{0});
+    return;
   }
+  if (b == out && element_count(a) == 1) {
+    for (std::int64_t i = 0; i < count; ++i) fn(i, std::int64_t{0}, i);
+    return;
+  }
+  for_each_broadcast_n<2>({&a, &b}, out, [&](std::int64_t i, const std::array<std::int64_t, 2>& o) { fn(i, o[0], o[1]); });
 }
 
 }  // namespace detstream::inference::ops

@@ -48,4 +48,21 @@ WindowGeometry resolve_window(const Node& node, const Shape& input, const std::v
   return g;
 }
 
+Window3d window3d_of(const WindowGeometry& g, const Shape& input) {
+  Window3d w{};
+  const std::size_t spatial = g.kernel.size(), lead = 3 - spatial;
+  for (std::size_t i = 0; i < 3; ++i) {
+    const bool real = i >= lead;
+    const std::size_t j = i - lead;
+    w.in[i] = real ? input[j + 2] : 1;
+    w.out[i] = real ? g.output[j] : 1;
+    w.k[i] = real ? g.kernel[j] : 1;
+    w.s[i] = real ? g.strides[j] : 1;
+    w.d[i] = real ? g.dilations[j] : 1;
+    w.p[i] = real ? g.pads_begin[j] : 0;
+    w.p_end[i] = real ? g.pads_end[j] : 0;
+  }
+  return w;
+}
+
 }  // namespace detstream::inference::ops

@@ -23,4 +23,16 @@ struct WindowGeometry {
 WindowGeometry resolve_window(const Node& node, const Shape& input, const std::vector<std::int64_t>& kernel,
                               bool ceil_mode);
 
+// The same geometry padded to exactly three spatial dimensions with leading unit dimensions, so
+// reference kernels for 1-D, 2-D and 3-D windows share one loop nest.
+struct Window3d {
+  std::int64_t in[3], out[3], k[3], s[3], d[3], p[3], p_end[3];
+  std::int64_t in_plane() const { return in[0] * in[1] * in[2]; }
+  std::int64_t out_plane() const { return out[0] * out[1] * out[2]; }
+  std::int64_t k_plane() const { return k[0] * k[1] * k[2]; }
+};
+
+// `input` is the N x C x spatial... shape the geometry was resolved for (at most 3 spatial dims).
+Window3d window3d_of(const WindowGeometry& g, const Shape& input);
+
 }  // namespace detstream::inference::ops

@@ -4,6 +4,7 @@
 // the reference. Schemas are immutable statics; lookups are thread-safe.
 #pragma once
 
+#include <cstdint>
 #include <memory>
 #include <span>
 #include <string>
@@ -42,6 +43,11 @@ struct OpSchema {
   int min_opset;  // oldest opset whose semantics this schema implements
   InferFn infer;
   ComputeFn compute;
+  // Bit i set: input i, when given, determines output shapes and must be known at build time
+  // (Reshape's shape, Slice's starts/ends/axes/steps, ...). Infer throws when it is not.
+  std::uint32_t build_time_inputs = 0;
+
+  bool needs_build_time_value(std::size_t input) const { return input < 32 && ((build_time_inputs >> input) & 1u); }
 };
 
 // nullptr when the op is not supported.
