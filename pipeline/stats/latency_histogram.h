@@ -31,7 +31,7 @@ class LatencyHistogram {
     std::uint64_t seen = 0;
     for (std::size_t i = 0; i < buckets_.size(); ++i) {
       seen += buckets_[i];
-      if (seen >= rank && seen > 0) return std::min(upper_edge(i), max_ms_);
+      if (seen >= rank && seen > 0) return i + 1 == buckets_.size() ? max_ms_ : std::min(upper_edge(i), max_ms_);
     }
     return max_ms_;
   }

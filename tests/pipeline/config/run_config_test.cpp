@@ -1,0 +1,76 @@
+#include "pipeline/config/run_config.h"
+
+#include <gtest/gtest.h>
+
+#include <filesystem>
+
+namespace detstream::pipeline {
+namespace {
+
+TEST(RunConfig, ReadsEveryKey) {
+  RunConfig c;
+  apply_run_config_yaml(R"(
+model: m.onnx
+backend: cpu
+precision: bf16
+imgsz: 320
+threads: 2
+source: rtsp://127.0.0.1:8554/x
+output: out.mp4
+json: d.jsonl
+report: r.json
+conf: 0.4
+iou: 0.5
+max_det: 10
+classes: [0, 2]
+display: false
+max_frames: 5
+queues: {capacity: 3, policy: drop-oldest}
+rtsp: {latency_ms: 50}
+camera: {width: 640, height: 480, fps: 15}
+open_timeout_s: 3
+)", "test.yaml", c);
+  EXPECT_EQ(c.model, "m.onnx");
+  EXPECT_EQ(c.precision, "bf16");
+  EXPECT_EQ(c.imgsz, 320);
+  EXPECT_EQ(c.pipeline.source, "rtsp://127.0.0.1:8554/x");
+  EXPECT_FLOAT_EQ(c.pipeline.decode.conf_threshold, 0.4f);
+  EXPECT_EQ(c.pipeline.decode.max_det, 10);
+  EXPECT_EQ(c.pipeline.classes, (std::vector<int>{0, 2}));
+  EXPECT_EQ(c.pipeline.queues.capacity, 3u);
+  EXPECT_EQ(c.pipeline.queues.policy, OverflowPolicy::kDropOldest);
+  EXPECT_EQ(c.pipeline.source_options.rtsp_latency_ms, 50);
+  EXPECT_EQ(c.pipeline.source_options.camera_fps, 15);
+  EXPECT_DOUBLE_EQ(c.pipeline.source_options.open_timeout_s, 3.0);
+}
+
+TEST(RunConfig, UnknownKeysAndBadValuesAreNamed) {
+  RunConfig c;
+  try {
+    apply_run_config_yaml("sourse: x.mp4\n", "cfg.yaml", c);
+    FAIL();
+  } catch (const std::runtime_error& e) {
+    EXPECT_NE(std::string(e.what()).find("sourse"), std::string::npos);
+    EXPECT_NE(std::string(e.what()).find("cfg.yaml"), std::string::npos);
+  }
+  EXPECT_THROW(apply_run_config_yaml("conf: high\n", "cfg.yaml", c), std::runtime_error);
+  EXPECT_THROW(apply_run_config_yaml("queues: {policy: sometimes}\n", "cfg.yaml", c), std::runtime_error);
+  EXPECT_THROW(apply_run_config_yaml("queues: {capacity: 0}\n", "cfg.yaml", c), std::runtime_error);
+  EXPECT_THROW(apply_run_config_yaml("[1, 2", "cfg.yaml", c), std::runtime_error);
+}
+
+TEST(RunConfig, ShippedConfigsParse) {
+  const std::filesystem::path configs = std::filesystem::path(DETSTREAM_SOURCE_DIR) / "configs";
+  int parsed = 0;
+  for (const auto& entry : std::filesystem::directory_iterator(configs)) {
+    if (entry.path().extension() != ".yaml") continue;
+    const RunConfig c = load_run_config(entry.path().string());
+    EXPECT_FALSE(c.model.empty()) << entry.path();
+    EXPECT_FALSE(c.pipeline.source.empty()) << entry.path();
+    ++parsed;
+  }
+  EXPECT_GE(parsed, 4);
+}
+
+}  // namespace
+}  // namespace detstream::pipeline
