@@ -58,7 +58,7 @@ void lower_binary(Lowering& lowering, int index) {
 void lower_unary(Lowering& lowering, int index) {
   const Node& node = lowering.graph().nodes[static_cast<std::size_t>(index)];
   const int src = lowering.with_type(lowering.slot_of(node.inputs[0]), lowering.compute_type(index), index);
-  const dnnl::memory::desc& layout = *lowering.slot(src).desc;
+  const dnnl::memory::desc layout = *lowering.slot(src).desc;
   const auto algorithm = node.op_type == "Relu" ? dnnl::algorithm::eltwise_relu : dnnl::algorithm::eltwise_logistic;
   const dnnl::eltwise_forward::desc desc(dnnl::prop_kind::forward_inference, algorithm, layout, 0.0f, 0.0f);
   const dnnl::eltwise_forward::primitive_desc pd(desc, Lowering::attr(), lowering.engine());

@@ -17,7 +17,7 @@ void lower_max_pool(Lowering& lowering, int index) {
     pad_end[i] = (g.output[i] - 1) * g.strides[i] + g.kernel[i] - x[i + 2] - g.pads_begin[i];
   }
   const int src = lowering.with_type(lowering.slot_of(node.inputs[0]), lowering.compute_type(index), index);
-  const dnnl::memory::desc& src_desc = *lowering.slot(src).desc;
+  const dnnl::memory::desc src_desc = *lowering.slot(src).desc;
   const dnnl::memory::desc dst_any(to_dims(graph.value(node.outputs[0]).shape), src_desc.data_type(),
                                    dnnl::memory::format_tag::any);
   const dnnl::pooling_forward::desc desc(dnnl::prop_kind::forward_inference, dnnl::algorithm::pooling_max, src_desc,

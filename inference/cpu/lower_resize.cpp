@@ -9,7 +9,7 @@ void lower_resize(Lowering& lowering, int index) {
   const Graph& graph = lowering.graph();
   const Node& node = graph.nodes[static_cast<std::size_t>(index)];
   const int src = lowering.with_type(lowering.slot_of(node.inputs[0]), lowering.compute_type(index), index);
-  const dnnl::memory::desc& src_desc = *lowering.slot(src).desc;
+  const dnnl::memory::desc src_desc = *lowering.slot(src).desc;
   const dnnl::memory::desc dst_desc =
       same_layout(src_desc, to_dims(graph.value(node.outputs[0]).shape), src_desc.data_type());
   const dnnl::resampling_forward::desc desc(dnnl::prop_kind::forward_inference, dnnl::algorithm::resampling_nearest,

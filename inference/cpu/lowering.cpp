@@ -87,7 +87,8 @@ int Lowering::slot_of(int value) const {
 }
 
 int Lowering::convert(int from, const dnnl::memory::desc& want, int node) {
-  const Slot& source = slot(from);
+  // A copy: adding slots below may move the slot table.
+  const Slot source = slot(from);
   if (!source.desc) {
     throw Error(graph_.describe(graph_.nodes[static_cast<std::size_t>(node)]) + ": cpu backend cannot convert a " +
                 std::string(to_string(source.dtype)) + " tensor for oneDNN");
@@ -114,7 +115,7 @@ int Lowering::convert(int from, const dnnl::memory::desc& want, int node) {
 }
 
 int Lowering::with_type(int from, dnnl::memory::data_type type, int node) {
-  const Slot& source = slot(from);
+  const Slot source = slot(from);
   if (!source.desc) return convert(from, plain_desc(source.shape, type), node);
   return convert(from, retyped(*source.desc, type), node);
 }
@@ -133,7 +134,7 @@ int Lowering::define(int value, const dnnl::memory::desc& desc) {
 int Lowering::view(int parent, const dnnl::memory::desc& desc) {
   Slot slot;
   slot.dtype = from_dnnl_type(desc.data_type());
-  slot.shape = Shape(desc.dims().begin(), desc.dims().end());
+  slot.shape = Shape(desc.dims());
   slot.desc = desc;
   slot.kind = SlotKind::kView;
   slot.parent = parent;
@@ -146,7 +147,7 @@ int Lowering::constant(const dnnl::memory::desc& desc, const dnnl::memory& sourc
   stream_.wait();
   Slot slot;
   slot.dtype = from_dnnl_type(desc.data_type());
-  slot.shape = Shape(desc.dims().begin(), desc.dims().end());
+  slot.shape = Shape(desc.dims());
   slot.desc = desc;
   slot.bytes = desc.get_size();
   slot.kind = SlotKind::kConstant;
