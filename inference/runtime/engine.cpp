@@ -12,7 +12,8 @@ std::vector<TensorDesc> describe(const Graph& graph, const std::vector<int>& ids
 }
 
 Status check_binding(const TensorDesc& desc, DataType dtype, const Shape& shape, const void* data, const char* kind) {
-  if (!data) return Status::error(std::string(kind) + " '" + desc.name + "' is not bound");
+  // A zero-sized tensor (a 0 dimension) legitimately has no buffer.
+  if (!data && element_count(shape) != 0) return Status::error(std::string(kind) + " '" + desc.name + "' is not bound");
   if (dtype != desc.dtype || shape != desc.shape) {
     return Status::error(std::string(kind) + " '" + desc.name + "' expects " + std::string(to_string(desc.dtype)) + " " +
                          to_string(desc.shape) + " but got " + std::string(to_string(dtype)) + " " + to_string(shape));
