@@ -1,0 +1,40 @@
+// The CUDA backend ("cuda"): runs a plan on an NVIDIA GPU in fp16 or fp32 (TF32 off).
+// Convolutions go through cuDNN, everything else through the backend's own kernels; feature maps
+// are NHWC. A BackendEngine holds the weights on the device and the prepared convolutions and is
+// immutable; each context owns a CUDA stream, a cuDNN handle, pinned staging buffers and one
+// device activation arena, and replays its inference as a captured CUDA graph. Contexts of one
+// engine run concurrently on their own streams; one context serves one thread at a time.
+// This header is plain C++: CUDA, cuDNN and cuBLASLt headers never leave inference/cuda/.
+#pragma once
+
+#include <string>
+
+#include "inference/backend.h"
+
+namespace detstream::inference {
+
+const Backend& cuda_backend();
+
+namespace cuda {
+
+// True when a CUDA device can be used here; otherwise false and `why` says what is missing.
+bool device_available(std::string* why = nullptr);
+
+// Device-side timing of one context, with CUDA events, after `warmup` untimed runs. Each
+// iteration is timed on its own (launch, record, synchronise), so the numbers are latencies.
+struct EnqueueTiming {
+  double median_ms = 0.0;      // the layers alone (graph replay when graphs are on)
+  double min_ms = 0.0;
+  double with_copies_median_ms = 0.0;  // plus the pinned host <-> device copies of inputs and outputs
+  int iterations = 0;
+  bool graph = false;          // whether the layers ran as a CUDA graph
+};
+// `context` must come from the cuda backend; throws Error otherwise or on a CUDA failure.
+EnqueueTiming time_enqueue(BackendContext& context, int warmup, int iterations);
+
+// A short description of the context's engine: arena and workspace bytes, step counts, whether
+// the CUDA graph is in use and why not.
+std::string describe_context(const BackendContext& context);
+
+}  // namespace cuda
+}  // namespace detstream::inference

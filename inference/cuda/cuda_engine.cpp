@@ -1,0 +1,302 @@
+#include "inference/cuda/cuda_engine.h"
+
+#include <algorithm>
+#include <cstdlib>
+#include <cstring>
+#include <sstream>
+
+#include "inference/core/error.h"
+#include "inference/cuda/cuda_check.h"
+
+namespace detstream::inference::cuda {
+
+namespace {
+
+bool env_is(const char* name, const char* value) {
+  const char* v = std::getenv(name);
+  return v && std::string(v) == value;
+}
+
+struct HandleGuard {
+  cudnnHandle_t handle = nullptr;
+  ~HandleGuard() {
+    if (handle) cudnnDestroy(handle);
+  }
+};
+
+std::unique_ptr<Layer> make_layer(const Step& step, const Graph& graph, const AddressBook& book, const ConvBuild& build) {
+  const Node* node = step.node >= 0 ? &graph.nodes[static_cast<std::size_t>(step.node)] : nullptr;
+  switch (step.kind) {
+    case StepKind::kConv: return make_conv_layer(step, graph, book, build);
+    case StepKind::kElementwise: return make_elementwise_layer(step, book);
+    case StepKind::kMaxPool: return make_maxpool_layer(step, *node, book);
+    case StepKind::kResize: return make_resize_layer(step, graph, book);
+    case StepKind::kSoftmax: return make_softmax_layer(step, *node, book);
+  }
+  throw Error("internal: unknown step kind");
+}
+
+double median(std::vector<double> v) {
+  if (v.empty()) return 0.0;
+  std::sort(v.begin(), v.end());
+  return v.size() % 2 ? v[v.size() / 2] : 0.5 * (v[v.size() / 2 - 1] + v[v.size() / 2]);
+}
+
+}  // namespace
+
+LoweringOptions lowering_options_from_environment() {
+  LoweringOptions options;
+  if (env_is("DETSTREAM_CUDA_LAYOUT", "nchw")) options.feature_nhwc = false;
+  if (env_is("DETSTREAM_CUDA_CONCAT_IN_PLACE", "0")) options.concat_in_place = false;
+  if (env_is("DETSTREAM_CUDA_STRIDED_CONV", "1")) options.conv_strided_input = options.conv_strided_output = true;
+  return options;
+}
+
+// --- CudaEngine -------------------------------------------------------------------------------
+
+CudaEngine::CudaEngine(const Plan& plan, const LoweringOptions& options) : options_(options) {
+  std::string why;
+  if (!device_available(&why)) throw Error("the cuda backend cannot run here: " + why);
+  DETSTREAM_CUDA_CHECK(cudaGetDevice(&device_));
+  lowered_ = lower_graph(plan.graph, plan.precision, options);
+  node_count_ = plan.graph.nodes.size();
+  constants_.resize(lowered_.roots.size());
+  std::vector<std::byte*> pointers(lowered_.roots.size(), nullptr);
+  for (std::size_t r = 0; r < lowered_.roots.size(); ++r) {
+    const Root& root = lowered_.roots[r];
+    if (root.kind != RootKind::kConstant) continue;
+    const std::vector<float> values = plan.graph.value(root.constant_value).constant->to_float_vector();
+    constants_[r] = DeviceBuffer(std::max<std::size_t>(values.size() * sizeof(float), 1));
+    constants_[r].upload(values.data(), values.size() * sizeof(float));
+    pointers[r] = static_cast<std::byte*>(constants_[r].get());
+  }
+  const AddressBook book(lowered_, std::move(pointers));
+  HandleGuard guard;
+  DETSTREAM_CUDA_CHECK(cudnnCreate(&guard.handle));
+  ConvBuild build;
+  build.handle = guard.handle;
+  build.precision = plan.precision;
+  for (const Step& step : lowered_.steps) {
+    layers_.push_back(make_layer(step, plan.graph, book, build));
+    workspace_bytes_ = std::max(workspace_bytes_, layers_.back()->workspace_bytes());
+  }
+  DETSTREAM_CUDA_CHECK(cudaDeviceSynchronize());
+}
+
+std::unique_ptr<BackendContext> CudaEngine::create_context() const { return std::make_unique<CudaContext>(*this); }
+
+// --- CudaContext ------------------------------------------------------------------------------
+
+CudaContext::CudaContext(const CudaEngine& engine) : engine_(engine) {
+  try {
+    initialise();
+  } catch (...) {
+    release();
+    throw;
+  }
+}
+
+void CudaContext::initialise() {
+  const CudaEngine& engine = engine_;
+  DETSTREAM_CUDA_CHECK(cudaSetDevice(engine.device()));
+  DETSTREAM_CUDA_CHECK(cudaStreamCreateWithFlags(&stream_, cudaStreamNonBlocking));
+  DETSTREAM_CUDA_CHECK(cudnnCreate(&cudnn_));
+  DETSTREAM_CUDA_CHECK(cudnnSetStream(cudnn_, stream_));
+  const LoweredGraph& lowered = engine.lowered();
+  arena_ = DeviceBuffer(std::max<std::size_t>(lowered.arena_bytes, 1));
+  // NaN everywhere (0xFF bytes in fp16 and fp32): a read of memory nothing wrote shows in outputs.
+  DETSTREAM_CUDA_CHECK(cudaMemset(arena_.get(), 0xFF, arena_.size()));
+  workspace_ = DeviceBuffer(engine.workspace_bytes());
+  for (const TensorRef& in : lowered.input_staging) pinned_inputs_.emplace_back(static_cast<std::size_t>(in.count()) * sizeof(float));
+  for (const TensorRef& out : lowered.output_staging) pinned_outputs_.emplace_back(static_cast<std::size_t>(out.count()) * sizeof(float));
+  events_.resize(engine.layers().size() + 1, nullptr);
+  for (cudaEvent_t& e : events_) DETSTREAM_CUDA_CHECK(cudaEventCreate(&e));
+  node_times_.assign(engine.node_count(), 0.0);
+  if (env_is("DETSTREAM_CUDA_GRAPH", "0")) {
+    graph_enabled_ = false;
+    graph_note_ = "off (DETSTREAM_CUDA_GRAPH=0)";
+  }
+}
+
+CudaContext::~CudaContext() { release(); }
+
+void CudaContext::release() {
+  if (stream_) cudaStreamSynchronize(stream_);
+  if (graph_exec_) cudaGraphExecDestroy(graph_exec_);
+  for (cudaEvent_t e : events_)
+    if (e) cudaEventDestroy(e);
+  if (cudnn_) cudnnDestroy(cudnn_);
+  if (stream_) cudaStreamDestroy(stream_);
+  graph_exec_ = nullptr;
+  events_.clear();
+  cudnn_ = nullptr;
+  stream_ = nullptr;
+}
+
+LaunchArgs CudaContext::launch_args() const {
+  LaunchArgs args;
+  args.stream = stream_;
+  args.cudnn = cudnn_;
+  args.arena = static_cast<std::byte*>(arena_.get());
+  args.workspace = workspace_.get();
+  args.workspace_bytes = workspace_.size();
+  return args;
+}
+
+void CudaContext::copy_inputs_to_device() {
+  const LoweredGraph& lowered = engine_.lowered();
+  std::byte* arena = static_cast<std::byte*>(arena_.get());
+  for (std::size_t i = 0; i < lowered.input_staging.size(); ++i) {
+    const TensorRef& ref = lowered.input_staging[i];
+    const std::size_t offset = lowered.roots[static_cast<std::size_t>(ref.root)].arena_offset + static_cast<std::size_t>(ref.offset) * sizeof(float);
+    DETSTREAM_CUDA_CHECK(cudaMemcpyAsync(arena + offset, pinned_inputs_[i].get(), pinned_inputs_[i].size(), cudaMemcpyHostToDevice, stream_));
+  }
+}
+
+void CudaContext::copy_outputs_to_host() {
+  const LoweredGraph& lowered = engine_.lowered();
+  const std::byte* arena = static_cast<const std::byte*>(arena_.get());
+  for (std::size_t o = 0; o < lowered.output_staging.size(); ++o) {
+    const TensorRef& ref = lowered.output_staging[o];
+    const std::size_t offset = lowered.roots[static_cast<std::size_t>(ref.root)].arena_offset + static_cast<std::size_t>(ref.offset) * sizeof(float);
+    DETSTREAM_CUDA_CHECK(cudaMemcpyAsync(pinned_outputs_[o].get(), arena + offset, pinned_outputs_[o].size(), cudaMemcpyDeviceToHost, stream_));
+  }
+}
+
+void CudaContext::enqueue_layers(bool with_events) {
+  const LaunchArgs args = launch_args();
+  const auto& layers = engine_.layers();
+  for (std::size_t k = 0; k < layers.size(); ++k) {
+    if (with_events) DETSTREAM_CUDA_CHECK(cudaEventRecord(events_[k], stream_));
+    layers[k]->enqueue(args);
+  }
+  if (with_events) DETSTREAM_CUDA_CHECK(cudaEventRecord(events_.back(), stream_));
+}
+
+void CudaContext::capture_graph() {
+  cudaGraph_t graph = nullptr;
+  DETSTREAM_CUDA_CHECK(cudaStreamBeginCapture(stream_, cudaStreamCaptureModeThreadLocal));
+  std::string failure;
+  try {
+    enqueue_layers(false);
+  } catch (const std::exception& e) {
+    failure = e.what();
+  }
+  const cudaError_t ended = cudaStreamEndCapture(stream_, &graph);
+  if (failure.empty() && ended != cudaSuccess) failure = std::string("cudaStreamEndCapture: ") + cudaGetErrorString(ended);
+  if (failure.empty()) {
+    const cudaError_t made = cudaGraphInstantiate(&graph_exec_, graph, 0);
+    if (made != cudaSuccess) failure = std::string("cudaGraphInstantiate: ") + cudaGetErrorString(made);
+  }
+  if (graph) cudaGraphDestroy(graph);
+  if (!failure.empty()) {
+    (void)cudaGetLastError();  // clear the sticky-free error the failed capture left
+    graph_exec_ = nullptr;
+    graph_enabled_ = false;
+    graph_note_ = "off (capture failed: " + failure + ")";
+  } else {
+    graph_note_ = "on";
+  }
+}
+
+void CudaContext::run_layers() {
+  if (profiling_) return enqueue_layers(true);
+  if (graph_enabled_ && !graph_exec_) capture_graph();
+  if (graph_exec_) {
+    DETSTREAM_CUDA_CHECK(cudaGraphLaunch(graph_exec_, stream_));
+  } else {
+    enqueue_layers(false);
+  }
+}
+
+Status CudaContext::execute(std::span<const ConstTensorView> inputs, std::span<const TensorView> outputs) {
+  try {
+    DETSTREAM_CUDA_CHECK(cudaSetDevice(engine_.device()));
+    for (std::size_t i = 0; i < inputs.size(); ++i) std::memcpy(pinned_inputs_[i].get(), inputs[i].data, pinned_inputs_[i].size());
+    copy_inputs_to_device();
+    run_layers();
+    copy_outputs_to_host();
+    DETSTREAM_CUDA_CHECK(cudaStreamSynchronize(stream_));
+    if (profiling_) {
+      std::fill(node_times_.begin(), node_times_.end(), 0.0);
+      const auto& layers = engine_.layers();
+      for (std::size_t k = 0; k < layers.size(); ++k) {
+        float ms = 0.0f;
+        DETSTREAM_CUDA_CHECK(cudaEventElapsedTime(&ms, events_[k], events_[k + 1]));
+        if (layers[k]->node() >= 0) node_times_[static_cast<std::size_t>(layers[k]->node())] += ms;
+      }
+    }
+    for (std::size_t o = 0; o < outputs.size(); ++o) std::memcpy(outputs[o].data, pinned_outputs_[o].get(), pinned_outputs_[o].size());
+  } catch (const std::exception& e) {
+    return Status::error(std::string("cuda backend: ") + e.what());
+  }
+  return Status::ok();
+}
+
+EnqueueTiming CudaContext::time(int warmup, int iterations) {
+  DETSTREAM_CUDA_CHECK(cudaSetDevice(engine_.device()));
+  const bool was_profiling = profiling_;
+  profiling_ = false;
+  cudaEvent_t begin = nullptr, end = nullptr;
+  DETSTREAM_CUDA_CHECK(cudaEventCreate(&begin));
+  DETSTREAM_CUDA_CHECK(cudaEventCreate(&end));
+  EnqueueTiming timing;
+  try {
+    for (int i = 0; i < std::max(warmup, 1); ++i) {
+      copy_inputs_to_device();
+      run_layers();
+      copy_outputs_to_host();
+      DETSTREAM_CUDA_CHECK(cudaStreamSynchronize(stream_));
+    }
+    std::vector<double> layers_ms, total_ms;
+    for (int i = 0; i < iterations; ++i) {
+      DETSTREAM_CUDA_CHECK(cudaEventRecord(begin, stream_));
+      run_layers();
+      DETSTREAM_CUDA_CHECK(cudaEventRecord(end, stream_));
+      DETSTREAM_CUDA_CHECK(cudaEventSynchronize(end));
+      float ms = 0.0f;
+      DETSTREAM_CUDA_CHECK(cudaEventElapsedTime(&ms, begin, end));
+      layers_ms.push_back(ms);
+    }
+    for (int i = 0; i < iterations; ++i) {
+      DETSTREAM_CUDA_CHECK(cudaEventRecord(begin, stream_));
+      copy_inputs_to_device();
+      run_layers();
+      copy_outputs_to_host();
+      DETSTREAM_CUDA_CHECK(cudaEventRecord(end, stream_));
+      DETSTREAM_CUDA_CHECK(cudaEventSynchronize(end));
+      float ms = 0.0f;
+      DETSTREAM_CUDA_CHECK(cudaEventElapsedTime(&ms, begin, end));
+      total_ms.push_back(ms);
+    }
+    timing.iterations = iterations;
+    timing.median_ms = median(layers_ms);
+    timing.min_ms = layers_ms.empty() ? 0.0 : *std::min_element(layers_ms.begin(), layers_ms.end());
+    timing.with_copies_median_ms = median(total_ms);
+    timing.graph = graph_exec_ != nullptr;
+  } catch (...) {
+    cudaEventDestroy(begin);
+    cudaEventDestroy(end);
+    profiling_ = was_profiling;
+    throw;
+  }
+  cudaEventDestroy(begin);
+  cudaEventDestroy(end);
+  profiling_ = was_profiling;
+  return timing;
+}
+
+std::string CudaContext::describe() const {
+  std::size_t convs = 0;
+  for (const auto& layer : engine_.layers()) convs += layer->is_conv() ? 1 : 0;
+  const LoweringOptions& o = engine_.options();
+  std::ostringstream text;
+  text << "arena " << engine_.lowered().arena_bytes << " bytes, workspace " << engine_.workspace_bytes() << " bytes, "
+       << engine_.layers().size() << " layers (" << convs << " cuDNN convolutions), layout "
+       << (o.feature_nhwc ? "NHWC" : "NCHW") << ", concat in place " << (o.concat_in_place ? "on" : "off")
+       << ", strided conv " << (o.conv_strided_input ? "on" : "off") << ", CUDA graph "
+       << (graph_note_.empty() ? (graph_enabled_ ? "not captured yet" : "off") : graph_note_);
+  return text.str();
+}
+
+}  // namespace detstream::inference::cuda

@@ -1,0 +1,89 @@
+// CudaEngine and CudaContext: the CUDA backend's BackendEngine and BackendContext.
+// CudaEngine (immutable after construction, shared by its contexts): the lowered graph, the
+// constants and conv weights on the device, and one prepared Layer per step.
+// CudaContext (one thread at a time): a stream, a cuDNN handle, the activation arena, the conv
+// workspace, pinned staging for inputs and outputs, and the CUDA graph of the layers, captured on
+// the first execute and replayed afterwards (DETSTREAM_CUDA_GRAPH=0 turns graphs off; a capture
+// that fails falls back to plain launches and says why in describe()).
+// Internal to inference/cuda/.
+#pragma once
+
+#include <cudnn.h>
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "inference/backend.h"
+#include "inference/cuda/cuda_backend.h"
+#include "inference/cuda/device_memory.h"
+#include "inference/cuda/layer.h"
+#include "inference/cuda/lowering.h"
+
+namespace detstream::inference::cuda {
+
+class CudaEngine final : public BackendEngine {
+ public:
+  CudaEngine(const Plan& plan, const LoweringOptions& options);
+  std::unique_ptr<BackendContext> create_context() const override;
+  std::size_t context_memory_bytes() const override { return lowered_.arena_bytes + workspace_bytes_; }
+
+  const LoweredGraph& lowered() const { return lowered_; }
+  const std::vector<std::unique_ptr<Layer>>& layers() const { return layers_; }
+  std::size_t workspace_bytes() const { return workspace_bytes_; }
+  std::size_t node_count() const { return node_count_; }
+  int device() const { return device_; }
+  const LoweringOptions& options() const { return options_; }
+
+ private:
+  LoweringOptions options_;
+  LoweredGraph lowered_;
+  std::vector<DeviceBuffer> constants_;  // by root index (empty for arena roots)
+  std::vector<std::unique_ptr<Layer>> layers_;
+  std::size_t workspace_bytes_ = 0;
+  std::size_t node_count_ = 0;
+  int device_ = 0;
+};
+
+class CudaContext final : public BackendContext {
+ public:
+  explicit CudaContext(const CudaEngine& engine);
+  ~CudaContext() override;
+  CudaContext(const CudaContext&) = delete;
+  CudaContext& operator=(const CudaContext&) = delete;
+
+  Status execute(std::span<const ConstTensorView> inputs, std::span<const TensorView> outputs) override;
+  void enable_profiling(bool on) override { profiling_ = on; }
+  std::span<const double> last_node_times_ms() const override { return node_times_; }
+
+  EnqueueTiming time(int warmup, int iterations);
+  std::string describe() const;
+
+ private:
+  void initialise();
+  void release();
+  void copy_inputs_to_device();
+  void copy_outputs_to_host();
+  void run_layers();  // graph replay, or plain launches (with events when profiling)
+  void enqueue_layers(bool with_events);
+  void capture_graph();
+  LaunchArgs launch_args() const;
+
+  const CudaEngine& engine_;
+  cudaStream_t stream_ = nullptr;
+  cudnnHandle_t cudnn_ = nullptr;
+  DeviceBuffer arena_, workspace_;
+  std::vector<PinnedBuffer> pinned_inputs_, pinned_outputs_;
+  cudaGraphExec_t graph_exec_ = nullptr;
+  bool graph_enabled_ = true;
+  std::string graph_note_;
+  bool profiling_ = false;
+  std::vector<cudaEvent_t> events_;  // one before each layer and one after the last
+  std::vector<double> node_times_;
+};
+
+// Options of prepare(): defaults, overridden by DETSTREAM_CUDA_LAYOUT=nchw,
+// DETSTREAM_CUDA_CONCAT_IN_PLACE=0 and DETSTREAM_CUDA_STRIDED_CONV=1.
+LoweringOptions lowering_options_from_environment();
+
+}  // namespace detstream::inference::cuda

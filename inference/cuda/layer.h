@@ -1,0 +1,79 @@
+// Layer: one prepared device step of a CudaEngine (a cuDNN convolution, or one of the backend's
+// kernels with its parameter block filled in at build time). Layers are immutable after prepare
+// and shared by every context of the engine; enqueue() only fills in the context's pointers and
+// launches on the context's stream (no allocation, no synchronisation), so it can be captured in
+// a CUDA graph. Internal to inference/cuda/.
+#pragma once
+
+#include <cudnn.h>
+
+#include <cstddef>
+#include <memory>
+#include <vector>
+
+#include "inference/cuda/kernels.h"
+#include "inference/cuda/lowering.h"
+
+namespace detstream::inference::cuda {
+
+// A device address fixed at build time: an engine constant, or an offset into a context's arena.
+struct DeviceAddress {
+  std::byte* absolute = nullptr;
+  std::size_t arena_offset = 0;
+  void* in(std::byte* arena) const { return absolute ? absolute : arena + arena_offset; }
+};
+
+struct LaunchArgs {
+  cudaStream_t stream = nullptr;
+  cudnnHandle_t cudnn = nullptr;
+  std::byte* arena = nullptr;
+  void* workspace = nullptr;
+  std::size_t workspace_bytes = 0;
+};
+
+class Layer {
+ public:
+  explicit Layer(int node) : node_(node) {}
+  virtual ~Layer() = default;
+  virtual void enqueue(const LaunchArgs& args) const = 0;
+  virtual std::size_t workspace_bytes() const { return 0; }
+  virtual bool is_conv() const { return false; }
+  int node() const { return node_; }  // graph node, -1 for copies the lowering added
+
+ private:
+  int node_;
+};
+
+// Resolves TensorRefs of one lowered graph to device addresses.
+class AddressBook {
+ public:
+  AddressBook(const LoweredGraph& lowered, std::vector<std::byte*> constant_pointers)
+      : lowered_(lowered), constants_(std::move(constant_pointers)) {}
+  DeviceAddress address(const TensorRef& ref) const;
+
+ private:
+  const LoweredGraph& lowered_;
+  std::vector<std::byte*> constants_;  // by root index, nullptr for arena roots
+};
+
+// Strides and type of `ref` over `dims` as a kernel operand (data filled in at enqueue).
+StridedOperand operand_of(const TensorRef& ref);
+
+std::unique_ptr<Layer> make_elementwise_layer(const Step& step, const AddressBook& book);
+std::unique_ptr<Layer> make_maxpool_layer(const Step& step, const Node& node, const AddressBook& book);
+std::unique_ptr<Layer> make_resize_layer(const Step& step, const Graph& graph, const AddressBook& book);
+std::unique_ptr<Layer> make_softmax_layer(const Step& step, const Node& node, const AddressBook& book);
+
+struct ConvBuild {
+  cudnnHandle_t handle = nullptr;  // used to time the algorithms at build time
+  Precision precision = Precision::kFp16;
+  std::size_t workspace_limit = std::size_t{256} << 20;
+};
+// Throws CudaError when cuDNN has no algorithm for the step's layouts.
+std::unique_ptr<Layer> make_conv_layer(const Step& step, const Graph& graph, const AddressBook& book, const ConvBuild& build);
+
+// The epilogue of a convolution or any "y = act(y + bias[c])": bias is float32, channel axis 1.
+ElementwiseParams bias_activation_params(const TensorRef& y, bool has_bias, ops::Activation activation);
+int kernel_activation(ops::Activation activation);
+
+}  // namespace detstream::inference::cuda

@@ -1,0 +1,436 @@
+#include "inference/cuda/lowering.h"
+
+#include <algorithm>
+#include <climits>
+#include <numeric>
+
+#include "inference/core/error.h"
+#include "inference/cuda/memory_planner.h"
+
+namespace detstream::inference::cuda {
+
+namespace {
+
+bool is_binary(const std::string& op) { return op == "Add" || op == "Sub" || op == "Mul" || op == "Div"; }
+bool is_unary(const std::string& op) { return op == "Sigmoid" || op == "Relu"; }
+bool is_reshape(const std::string& op) {
+  return op == "Reshape" || op == "Flatten" || op == "Squeeze" || op == "Unsqueeze";
+}
+bool is_view(const std::string& op) {
+  return op == "Split" || op == "Slice" || op == "Transpose" || op == "Identity" || is_reshape(op);
+}
+// Ops that keep a feature map a feature map (same N x C x H x W meaning of the axes).
+bool is_feature_op(const std::string& op) {
+  return op == "Conv" || op == "MaxPool" || op == "Resize" || is_binary(op) || is_unary(op) || op == "Identity" ||
+         op == "Concat" || op == "Split";
+}
+
+ElementwiseOp binary_op(const std::string& op) {
+  if (op == "Add") return ElementwiseOp::kAdd;
+  if (op == "Sub") return ElementwiseOp::kSub;
+  if (op == "Mul") return ElementwiseOp::kMul;
+  return ElementwiseOp::kDiv;
+}
+
+std::vector<std::int64_t> ints_input_or_attr(const Graph& g, const Node& node, std::size_t input, const char* attr) {
+  if (node.has_input(input)) {
+    const Value& v = g.value(node.inputs[input]);
+    if (!v.is_constant()) throw Error(g.describe(node) + ": input " + std::to_string(input) + " must be a constant on the cuda backend");
+    return v.constant->to_int64_vector();
+  }
+  return node.attr_ints(attr);
+}
+
+class Lowerer {
+ public:
+  Lowerer(const Graph& graph, Precision precision, const LoweringOptions& options)
+      : g_(graph), feature_dtype_(feature_dtype(precision)), opt_(options) {}
+
+  LoweredGraph run() {
+    out_.values.resize(g_.values.size());
+    producer_.assign(g_.values.size(), -1);
+    for (std::size_t n = 0; n < g_.nodes.size(); ++n)
+      for (int id : g_.nodes[n].outputs)
+        if (id != kNoValue) producer_[static_cast<std::size_t>(id)] = static_cast<int>(n);
+    consumers_ = g_.consumers();
+    classify();
+    if (opt_.concat_in_place) place_concats();
+    lower_inputs();
+    for (std::size_t n = 0; n < g_.nodes.size(); ++n) lower_node(g_.nodes[n]);
+    lower_outputs();
+    finish_lifetimes();
+    return std::move(out_);
+  }
+
+ private:
+  // --- classification -------------------------------------------------------------------
+  void classify() {
+    feature_.assign(g_.values.size(), 0);
+    for (int id : g_.inputs) feature_[static_cast<std::size_t>(id)] = g_.value(id).shape.size() == 4;
+    for (const Node& node : g_.nodes) {
+      bool feature = is_feature_op(node.op_type);
+      for (int id : node.outputs) feature = feature && id != kNoValue && g_.value(id).shape.size() == 4;
+      if (feature && (node.op_type == "Concat" || node.op_type == "Split")) {
+        feature = normalize_axis(node.attr_int("axis", 0), 4) == 1;
+      }
+      const std::size_t inputs = node.op_type == "Conv" ? 1 : node.inputs.size();
+      for (std::size_t i = 0; i < inputs && feature; ++i) {
+        const int id = node.inputs[i];
+        if (id != kNoValue && !g_.value(id).is_constant()) feature = feature_[static_cast<std::size_t>(id)] != 0;
+      }
+      for (int id : node.outputs)
+        if (id != kNoValue) feature_[static_cast<std::size_t>(id)] = feature;
+    }
+  }
+  bool feature(int id) const { return feature_[static_cast<std::size_t>(id)] != 0; }
+  DataType computed_dtype(int id) const { return feature(id) ? feature_dtype_ : DataType::kFloat32; }
+  bool computed_nhwc(int id) const { return feature(id) && opt_.feature_nhwc; }
+
+  // --- concat in place ------------------------------------------------------------------
+  bool feeds_conv(int id) const {
+    for (int c : consumers_[static_cast<std::size_t>(id)]) {
+      const Node& node = g_.nodes[static_cast<std::size_t>(c)];
+      if (node.op_type == "Conv" && node.inputs[0] == id) return true;
+      if (is_view(node.op_type))
+        for (int out : node.outputs)
+          if (out != kNoValue && feeds_conv(out)) return true;
+    }
+    return false;
+  }
+
+  bool can_place(int id, int concat_out) const {
+    const Value& v = g_.value(id);
+    if (v.is_constant() || g_.is_graph_output(id) || out_.values[static_cast<std::size_t>(id)].valid()) return false;
+    if (std::find(g_.inputs.begin(), g_.inputs.end(), id) != g_.inputs.end()) return false;
+    const int p = producer_[static_cast<std::size_t>(id)];
+    if (p < 0) return false;
+    const std::string& op = g_.nodes[static_cast<std::size_t>(p)].op_type;
+    const bool writes_strided = is_binary(op) || is_unary(op) || op == "MaxPool" || op == "Resize" || op == "Softmax" ||
+                                op == "Concat" || (op == "Conv" && opt_.conv_strided_output);
+    if (!writes_strided) return false;
+    if (feature(id) != feature(concat_out) || v.shape.size() != g_.value(concat_out).shape.size()) return false;
+    if (!opt_.conv_strided_input && feeds_conv(id)) return false;
+    return true;
+  }
+
+  void place_concats() {
+    for (auto it = g_.nodes.rbegin(); it != g_.nodes.rend(); ++it) {
+      const Node& node = *it;
+      if (node.op_type != "Concat") continue;
+      const int o = node.outputs[0];
+      const Shape& shape = g_.value(o).shape;
+      const int axis = normalize_axis(node.attr_int("axis", 0), shape.size());
+      const TensorRef& target = output_ref(o);
+      std::int64_t start = 0;
+      for (std::size_t i = 0; i < node.inputs.size();) {
+        const int id = node.inputs[i];
+        if (const std::size_t taken = place_split_run(node, i, axis, target, start); taken > 0) {
+          i += taken;
+          continue;
+        }
+        const std::int64_t size = g_.value(id).shape[static_cast<std::size_t>(axis)];
+        if (std::count(node.inputs.begin(), node.inputs.end(), id) == 1 && can_place(id, o)) {
+          out_.values[static_cast<std::size_t>(id)] = slice_view(target, axis, start, size);
+        }
+        start += size;
+        ++i;
+      }
+    }
+  }
+
+  // When inputs[i...] are all the outputs of one Split along the same axis, in order, places the
+  // Split's input at their position (its outputs then become views in place). Returns how many
+  // concat inputs that covered (0: not this pattern), advancing `start`.
+  std::size_t place_split_run(const Node& concat, std::size_t i, int axis, const TensorRef& target, std::int64_t& start) {
+    const int p = producer_[static_cast<std::size_t>(concat.inputs[i])];
+    if (p < 0) return 0;
+    const Node& split = g_.nodes[static_cast<std::size_t>(p)];
+    if (split.op_type != "Split" || split.outputs.size() < 2 || split.outputs[0] != concat.inputs[i]) return 0;
+    if (i + split.outputs.size() > concat.inputs.size()) return 0;
+    const int source = split.inputs[0];
+    if (g_.value(source).shape.size() != g_.value(concat.outputs[0]).shape.size()) return 0;
+    if (normalize_axis(split.attr_int("axis", 0), g_.value(source).shape.size()) != axis) return 0;
+    for (std::size_t k = 0; k < split.outputs.size(); ++k) {
+      if (concat.inputs[i + k] != split.outputs[k]) return 0;
+      if (std::count(concat.inputs.begin(), concat.inputs.end(), split.outputs[k]) != 1) return 0;
+    }
+    if (!can_place(source, concat.outputs[0])) return 0;
+    const std::int64_t size = g_.value(source).shape[static_cast<std::size_t>(axis)];
+    out_.values[static_cast<std::size_t>(source)] = slice_view(target, axis, start, size);
+    start += size;
+    return split.outputs.size();
+  }
+
+  // --- refs -----------------------------------------------------------------------------
+  TensorRef new_root(const Shape& shape, DataType dtype, bool nhwc) {
+    Root root;
+    root.bytes = static_cast<std::size_t>(element_count(shape)) * element_size(dtype);
+    root.first_step = INT_MAX;
+    root.last_step = INT_MIN;
+    out_.roots.push_back(root);
+    TensorRef ref;
+    ref.root = static_cast<int>(out_.roots.size()) - 1;
+    ref.dtype = dtype;
+    ref.shape = shape;
+    ref.strides = nhwc ? nhwc_strides(shape) : row_major_strides(shape);
+    return ref;
+  }
+
+  const TensorRef& output_ref(int id) {
+    TensorRef& ref = out_.values[static_cast<std::size_t>(id)];
+    if (!ref.valid()) ref = new_root(g_.value(id).shape, computed_dtype(id), computed_nhwc(id));
+    return ref;
+  }
+
+  const TensorRef& input_ref(const Node& node, int id) { return input_ref(g_.describe(node), id); }
+  const TensorRef& input_ref(const std::string& where, int id) {
+    TensorRef& ref = out_.values[static_cast<std::size_t>(id)];
+    if (ref.valid()) return ref;
+    const Value& v = g_.value(id);
+    if (!v.is_constant()) throw Error(where + ": input '" + v.name + "' is read before it is computed");
+    if (v.dtype != DataType::kFloat32 && v.dtype != DataType::kFloat16 && v.dtype != DataType::kFloat64) {
+      throw Error(where + ": constant '" + v.name + "' is " + std::string(to_string(v.dtype)) +
+                  "; the cuda backend computes on float tensors only");
+    }
+    Root root;
+    root.kind = RootKind::kConstant;
+    root.bytes = static_cast<std::size_t>(element_count(v.shape)) * sizeof(float);
+    root.constant_value = id;
+    out_.roots.push_back(root);
+    ref.root = static_cast<int>(out_.roots.size()) - 1;
+    ref.dtype = DataType::kFloat32;
+    ref.shape = v.shape;
+    ref.strides = row_major_strides(v.shape);
+    return ref;
+  }
+
+  void add_step(Step step) { out_.steps.push_back(std::move(step)); }
+
+  void add_copy(const TensorRef& from, const TensorRef& to, int node) {
+    Step step;
+    step.kind = StepKind::kElementwise;
+    step.node = node;
+    step.op = ElementwiseOp::kCopy;
+    step.inputs = {from};
+    step.output = to;
+    add_step(std::move(step));
+  }
+
+  void check_float(const Node& node) const {
+    for (int id : node.outputs) {
+      if (id != kNoValue && g_.value(id).dtype != DataType::kFloat32) {
+        throw Error(g_.describe(node) + ": output '" + g_.value(id).name + "' is " +
+                    std::string(to_string(g_.value(id).dtype)) + "; the cuda backend runs float32 models only");
+      }
+    }
+  }
+
+  // --- lowering -------------------------------------------------------------------------
+  void lower_inputs() {
+    for (int id : g_.inputs) {
+      const Value& v = g_.value(id);
+      if (v.dtype != DataType::kFloat32) {
+        throw Error("input '" + v.name + "' is " + std::string(to_string(v.dtype)) + "; the cuda backend takes float32 inputs");
+      }
+      const TensorRef staging = new_root(v.shape, DataType::kFloat32, false);
+      out_.input_staging.push_back(staging);
+      TensorRef& ref = out_.values[static_cast<std::size_t>(id)];
+      if (feature(id) && (feature_dtype_ != DataType::kFloat32 || opt_.feature_nhwc)) {
+        ref = new_root(v.shape, feature_dtype_, opt_.feature_nhwc);
+        add_copy(staging, ref, -1);
+      } else {
+        ref = staging;
+      }
+    }
+  }
+
+  void lower_node(const Node& node) {
+    check_float(node);
+    const int index = static_cast<int>(&node - g_.nodes.data());
+    const std::string& op = node.op_type;
+    const int y = node.outputs[0];
+    if (op == "Conv") return lower_conv(node, index);
+    if (is_binary(op) || is_unary(op)) {
+      Step step;
+      step.node = index;
+      step.op = is_binary(op) ? binary_op(op) : ElementwiseOp::kCopy;
+      step.activation = op == "Sigmoid" ? ops::Activation::kSigmoid : op == "Relu" ? ops::Activation::kRelu : ops::Activation::kNone;
+      const Shape& shape = g_.value(y).shape;
+      for (std::size_t i = 0; i < (is_binary(op) ? 2u : 1u); ++i) step.inputs.push_back(broadcast_view(input_ref(node, node.inputs[i]), shape));
+      step.output = output_ref(y);
+      return add_step(std::move(step));
+    }
+    if (op == "MaxPool" || op == "Resize" || op == "Softmax") {
+      Step step;
+      step.kind = op == "MaxPool" ? StepKind::kMaxPool : op == "Resize" ? StepKind::kResize : StepKind::kSoftmax;
+      step.node = index;
+      step.inputs = {input_ref(node, node.inputs[0])};
+      step.output = output_ref(y);
+      return add_step(std::move(step));
+    }
+    if (op == "Identity") {
+      out_.values[static_cast<std::size_t>(y)] = input_ref(node, node.inputs[0]);
+      return;
+    }
+    if (op == "Split") return lower_split(node);
+    if (op == "Slice") return lower_slice(node);
+    if (op == "Transpose") {
+      const TensorRef& x = input_ref(node, node.inputs[0]);
+      std::vector<std::int64_t> perm = node.attr_ints("perm");
+      if (perm.empty()) {
+        perm.resize(x.shape.size());
+        std::iota(perm.rbegin(), perm.rend(), 0);
+      }
+      out_.values[static_cast<std::size_t>(y)] = permute_view(x, perm);
+      return;
+    }
+    if (is_reshape(op)) return lower_reshape(node, index);
+    if (op == "Concat") return lower_concat(node, index);
+    throw Error(g_.describe(node) + ": not supported by the cuda backend");
+  }
+
+  void lower_conv(const Node& node, int index) {
+    const int y = node.outputs[0];
+    const DataType dtype = computed_dtype(y);
+    const bool nhwc = computed_nhwc(y);
+    TensorRef x = input_ref(node, node.inputs[0]);
+    const bool packed = nhwc ? is_packed_nhwc(x) : is_packed_row_major(x);
+    const bool unit_inner = x.shape.size() == 4 && x.strides[nhwc ? 1 : 3] == 1;
+    if (x.dtype != dtype || !(packed || (opt_.conv_strided_input && unit_inner))) {
+      const TensorRef packed_x = new_root(x.shape, dtype, nhwc);
+      add_copy(x, packed_x, index);
+      x = packed_x;
+    }
+    Step step;
+    step.kind = StepKind::kConv;
+    step.node = index;
+    step.activation = ops::activation_from_node(node);
+    step.inputs = {x};
+    step.output = output_ref(y);
+    add_step(std::move(step));
+  }
+
+  void lower_split(const Node& node) {
+    const TensorRef& x = input_ref(node, node.inputs[0]);
+    const int axis = normalize_axis(node.attr_int("axis", 0), x.shape.size());
+    std::int64_t start = 0;
+    const TensorRef source = x;  // out_.values may grow below; keep a copy
+    for (int id : node.outputs) {
+      if (id == kNoValue) continue;
+      const std::int64_t size = g_.value(id).shape[static_cast<std::size_t>(axis)];
+      out_.values[static_cast<std::size_t>(id)] = slice_view(source, axis, start, size);
+      start += size;
+    }
+  }
+
+  void lower_slice(const Node& node) {
+    TensorRef view = input_ref(node, node.inputs[0]);
+    const std::vector<std::int64_t> starts = ints_input_or_attr(g_, node, 1, "starts");
+    std::vector<std::int64_t> axes = ints_input_or_attr(g_, node, 3, "axes");
+    std::vector<std::int64_t> steps = node.has_input(4) ? ints_input_or_attr(g_, node, 4, "steps") : std::vector<std::int64_t>{};
+    if (axes.empty()) {
+      axes.resize(starts.size());
+      std::iota(axes.begin(), axes.end(), 0);
+    }
+    const Shape& out_shape = g_.value(node.outputs[0]).shape;
+    for (std::size_t i = 0; i < axes.size(); ++i) {
+      const int a = normalize_axis(axes[i], view.shape.size());
+      const std::int64_t step = i < steps.size() ? steps[i] : 1;
+      const std::int64_t dim = view.shape[static_cast<std::size_t>(a)];
+      std::int64_t s = starts[i] < 0 ? starts[i] + dim : starts[i];
+      s = step > 0 ? std::clamp<std::int64_t>(s, 0, dim) : std::clamp<std::int64_t>(s, 0, dim - 1);
+      view = slice_view(view, a, s, out_shape[static_cast<std::size_t>(a)], step);
+    }
+    out_.values[static_cast<std::size_t>(node.outputs[0])] = view;
+  }
+
+  void lower_reshape(const Node& node, int index) {
+    const TensorRef x = input_ref(node, node.inputs[0]);
+    const Shape& shape = g_.value(node.outputs[0]).shape;
+    if (is_packed_row_major(x)) {
+      out_.values[static_cast<std::size_t>(node.outputs[0])] = reshape_view(x, shape);
+      return;
+    }
+    // Materialise in row-major order, then view with the new shape.
+    const TensorRef packed = new_root(x.shape, DataType::kFloat32, false);
+    add_copy(x, packed, index);
+    out_.values[static_cast<std::size_t>(node.outputs[0])] = reshape_view(packed, shape);
+  }
+
+  void lower_concat(const Node& node, int index) {
+    const int o = node.outputs[0];
+    const TensorRef target = output_ref(o);
+    const int axis = normalize_axis(node.attr_int("axis", 0), target.shape.size());
+    std::int64_t start = 0;
+    for (int id : node.inputs) {
+      const TensorRef& x = input_ref(node, id);
+      const std::int64_t size = x.shape[static_cast<std::size_t>(axis)];
+      const TensorRef slot = slice_view(target, axis, start, size);
+      if (!same_place(x, slot)) add_copy(x, slot, index);
+      start += size;
+    }
+  }
+
+  void lower_outputs() {
+    for (int id : g_.outputs) {
+      const TensorRef& ref = out_.values[static_cast<std::size_t>(id)];
+      const bool direct = ref.valid() && out_.roots[static_cast<std::size_t>(ref.root)].kind == RootKind::kArena &&
+                          ref.dtype == DataType::kFloat32 && is_packed_row_major(ref);
+      if (direct) {
+        out_.output_staging.push_back(ref);
+        continue;
+      }
+      const Value& v = g_.value(id);
+      const TensorRef source = ref.valid() ? ref : input_ref("graph output '" + v.name + "'", id);
+      const TensorRef staging = new_root(v.shape, DataType::kFloat32, false);
+      add_copy(source, staging, -1);
+      out_.output_staging.push_back(staging);
+    }
+  }
+
+  void finish_lifetimes() {
+    auto touch = [&](const TensorRef& ref, int step) {
+      Root& root = out_.roots[static_cast<std::size_t>(ref.root)];
+      root.first_step = std::min(root.first_step, step);
+      root.last_step = std::max(root.last_step, step);
+    };
+    for (std::size_t s = 0; s < out_.steps.size(); ++s) {
+      for (const TensorRef& in : out_.steps[s].inputs) touch(in, static_cast<int>(s));
+      touch(out_.steps[s].output, static_cast<int>(s));
+    }
+    for (const TensorRef& in : out_.input_staging) touch(in, -1);
+    for (const TensorRef& o : out_.output_staging) touch(o, static_cast<int>(out_.steps.size()));
+    std::vector<BufferLifetime> lifetimes;
+    std::vector<std::size_t> arena_roots;
+    for (std::size_t r = 0; r < out_.roots.size(); ++r) {
+      Root& root = out_.roots[r];
+      if (root.kind != RootKind::kArena) continue;
+      if (root.first_step == INT_MAX) root.first_step = root.last_step = -1;  // never used
+      lifetimes.push_back({root.bytes, root.first_step, root.last_step});
+      arena_roots.push_back(r);
+    }
+    const ArenaPlan plan = plan_arena(lifetimes);
+    for (std::size_t i = 0; i < arena_roots.size(); ++i) out_.roots[arena_roots[i]].arena_offset = plan.offsets[i];
+    out_.arena_bytes = plan.arena_bytes;
+  }
+
+  const Graph& g_;
+  DataType feature_dtype_;
+  LoweringOptions opt_;
+  std::vector<char> feature_;
+  std::vector<int> producer_;
+  std::vector<std::vector<int>> consumers_;
+  LoweredGraph out_;
+};
+
+}  // namespace
+
+DataType feature_dtype(Precision precision) {
+  return precision == Precision::kFp16 ? DataType::kFloat16 : DataType::kFloat32;
+}
+
+LoweredGraph lower_graph(const Graph& graph, Precision precision, const LoweringOptions& options) {
+  return Lowerer(graph, precision, options).run();
+}
+
+}  // namespace detstream::inference::cuda

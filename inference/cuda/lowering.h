@@ -1,0 +1,70 @@
+// Lowering of a planned graph to the CUDA backend's execution steps (pure C++, no CUDA, so it is
+// tested without a GPU). Decides for every value where it lives (TensorRef), which node becomes a
+// device step, and how large the activation arena is:
+// - "Feature maps" (rank-4 values reached from the input through Conv, pooling, resize,
+//   elementwise, channel Concat/Split) are stored NHWC in the compute precision (fp16 or fp32);
+//   everything else (the detection head after its Reshape) is row-major fp32.
+// - Split, Slice, Transpose, Identity and Reshape of packed data are views: no step, no copy.
+// - Concat inputs are written in place into their slice of the output when their producer can
+//   write strided output ("concat in place"); the other inputs are copied.
+// - Buffers whose lifetimes do not overlap share arena memory (memory_planner.h).
+// The result is immutable once made; thread-safe to read.
+#pragma once
+
+#include <cstddef>
+#include <vector>
+
+#include "inference/cuda/tensor_ref.h"
+#include "inference/graph/graph.h"
+#include "inference/ops/activation.h"
+#include "inference/plan/plan.h"
+
+namespace detstream::inference::cuda {
+
+enum class RootKind { kArena, kConstant };
+
+struct Root {
+  RootKind kind = RootKind::kArena;
+  std::size_t bytes = 0;
+  int constant_value = kNoValue;  // value id uploaded (as float32, row-major) for kConstant
+  int first_step = -1;            // live interval, steps (-1: written before step 0 by the input copy)
+  int last_step = -1;
+  std::size_t arena_offset = 0;   // bytes, for kArena
+};
+
+enum class StepKind { kConv, kElementwise, kMaxPool, kResize, kSoftmax };
+
+// y = activation(op(a, b)); kCopy reads a only (layout/precision conversion, Concat, Reshape).
+enum class ElementwiseOp { kCopy, kAdd, kSub, kMul, kDiv };
+
+struct Step {
+  StepKind kind = StepKind::kElementwise;
+  int node = -1;  // graph node implemented; -1 for copies the lowering adds
+  ElementwiseOp op = ElementwiseOp::kCopy;
+  ops::Activation activation = ops::Activation::kNone;
+  std::vector<TensorRef> inputs;  // kConv: X only (weights and bias come from the node)
+  TensorRef output;
+};
+
+struct LoweringOptions {
+  bool feature_nhwc = true;         // feature-map layout: NHWC (true) or NCHW
+  bool concat_in_place = true;
+  bool conv_strided_input = false;  // the convolution accepts non-packed X (else a copy packs it)
+  bool conv_strided_output = false; // the convolution writes non-packed Y (lets Conv outputs go in place)
+};
+
+struct LoweredGraph {
+  std::vector<TensorRef> values;          // by value id; invalid for values no step reads (weights)
+  std::vector<Root> roots;
+  std::vector<Step> steps;
+  std::vector<TensorRef> input_staging;   // per graph input: packed row-major fp32, arena
+  std::vector<TensorRef> output_staging;  // per graph output: packed row-major fp32, arena
+  std::size_t arena_bytes = 0;
+};
+
+// The storage type of computed feature maps at `precision`.
+DataType feature_dtype(Precision precision);
+// Throws Error naming the node for anything the CUDA backend cannot run.
+LoweredGraph lower_graph(const Graph& graph, Precision precision, const LoweringOptions& options);
+
+}  // namespace detstream::inference::cuda

@@ -1,0 +1,109 @@
+// 2-D window kernels on strided N x C x H x W views: MaxPool and nearest-neighbour Resize.
+#include <cfloat>
+
+#include "inference/cuda/cuda_check.h"
+#include "inference/cuda/kernel_util.cuh"
+
+namespace detstream::inference::cuda {
+
+namespace {
+
+struct Coord {
+  std::int64_t n, c, h, w;
+};
+
+__device__ __forceinline__ Coord coord_of(const Window2d& win, std::int64_t i) {
+  Coord k;
+  if (win.channels_last) {
+    k.c = i % win.c; i /= win.c;
+    k.w = i % win.out_w; i /= win.out_w;
+    k.h = i % win.out_h; k.n = i / win.out_h;
+  } else {
+    k.w = i % win.out_w; i /= win.out_w;
+    k.h = i % win.out_h; i /= win.out_h;
+    k.c = i % win.c; k.n = i / win.c;
+  }
+  return k;
+}
+
+__device__ __forceinline__ std::int64_t offset(const StridedOperand& o, std::int64_t n, std::int64_t c, std::int64_t h,
+                                               std::int64_t w) {
+  return n * o.strides[0] + c * o.strides[1] + h * o.strides[2] + w * o.strides[3];
+}
+
+__global__ void maxpool_kernel(MaxPoolParams p) {
+  const Window2d& win = p.window;
+  const std::int64_t count = win.n * win.c * win.out_h * win.out_w;
+  const std::int64_t step = static_cast<std::int64_t>(gridDim.x) * blockDim.x;
+  for (std::int64_t i = static_cast<std::int64_t>(blockIdx.x) * blockDim.x + threadIdx.x; i < count; i += step) {
+    const Coord k = coord_of(win, i);
+    float best = -FLT_MAX;
+    bool any = false;
+    for (int kh = 0; kh < win.kernel_h; ++kh) {
+      const std::int64_t h = k.h * win.stride_h - win.pad_h + kh * win.dilation_h;
+      if (h < 0 || h >= win.in_h) continue;
+      for (int kw = 0; kw < win.kernel_w; ++kw) {
+        const std::int64_t w = k.w * win.stride_w - win.pad_w + kw * win.dilation_w;
+        if (w < 0 || w >= win.in_w) continue;
+        best = fmaxf(best, load(p.x, offset(p.x, k.n, k.c, h, w)));
+        any = true;
+      }
+    }
+    store(p.y, offset(p.y, k.n, k.c, k.h, k.w), any ? best : -INFINITY);
+  }
+}
+
+__device__ __forceinline__ std::int64_t source_index(std::int64_t out, std::int64_t in_len, std::int64_t out_len,
+                                                     float scale, int coordinate, int nearest) {
+  float x;
+  switch (coordinate) {
+    case kCoordHalfPixel: x = (out + 0.5f) / scale - 0.5f; break;
+    case kCoordPytorchHalfPixel: x = out_len > 1 ? (out + 0.5f) / scale - 0.5f : 0.0f; break;
+    case kCoordAlignCorners: x = out_len > 1 ? out * static_cast<float>(in_len - 1) / static_cast<float>(out_len - 1) : 0.0f; break;
+    case kCoordTfHalfPixel: x = (out + 0.5f) / scale; break;
+    default: x = out / scale; break;
+  }
+  float r;
+  switch (nearest) {
+    case kNearestCeil: r = ceilf(x); break;
+    case kNearestRoundPreferFloor: r = (x - floorf(x) == 0.5f) ? floorf(x) : roundf(x); break;
+    case kNearestRoundPreferCeil: r = floorf(x + 0.5f); break;
+    default: r = floorf(x); break;
+  }
+  const std::int64_t index = static_cast<std::int64_t>(r);
+  return index < 0 ? 0 : (index >= in_len ? in_len - 1 : index);
+}
+
+__global__ void resize_nearest_kernel(ResizeNearestParams p) {
+  const Window2d& win = p.window;
+  const std::int64_t count = win.n * win.c * win.out_h * win.out_w;
+  const std::int64_t step = static_cast<std::int64_t>(gridDim.x) * blockDim.x;
+  for (std::int64_t i = static_cast<std::int64_t>(blockIdx.x) * blockDim.x + threadIdx.x; i < count; i += step) {
+    const Coord k = coord_of(win, i);
+    const std::int64_t h = source_index(k.h, win.in_h, win.out_h, p.scale_h, p.coordinate, p.nearest);
+    const std::int64_t w = source_index(k.w, win.in_w, win.out_w, p.scale_w, p.coordinate, p.nearest);
+    store(p.y, offset(p.y, k.n, k.c, k.h, k.w), load(p.x, offset(p.x, k.n, k.c, h, w)));
+  }
+}
+
+}  // namespace
+
+void launch_maxpool2d(const MaxPoolParams& params, cudaStream_t stream) {
+  const Window2d& w = params.window;
+  const std::int64_t count = w.n * w.c * w.out_h * w.out_w;
+  if (count <= 0) return;
+  constexpr unsigned kBlock = 256;
+  maxpool_kernel<<<grid_for(count, kBlock), kBlock, 0, stream>>>(params);
+  DETSTREAM_CUDA_CHECK(cudaGetLastError());
+}
+
+void launch_resize_nearest(const ResizeNearestParams& params, cudaStream_t stream) {
+  const Window2d& w = params.window;
+  const std::int64_t count = w.n * w.c * w.out_h * w.out_w;
+  if (count <= 0) return;
+  constexpr unsigned kBlock = 256;
+  resize_nearest_kernel<<<grid_for(count, kBlock), kBlock, 0, stream>>>(params);
+  DETSTREAM_CUDA_CHECK(cudaGetLastError());
+}
+
+}  // namespace detstream::inference::cuda

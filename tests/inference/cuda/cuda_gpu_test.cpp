@@ -1,0 +1,134 @@
+// The cuda backend on a GPU: the miniature YOLOv8 (every op and pattern of the real one) against
+// a CPU reference in fp32 and fp16 under every lowering option, broadcasting elementwise ops, two
+// contexts on two threads, per-node profiling and the timing API. Skips without a GPU.
+#ifdef DETSTREAM_WITH_CUDA
+#include <gtest/gtest.h>
+
+#include <cstdlib>
+#include <thread>
+
+#include "graph_fixtures.h"
+#include "lowered_interpreter.h"
+#include "support/tensor_compare.h"
+#include "tests/inference/cuda/cuda_test_support.h"
+
+namespace detstream::inference {
+namespace {
+
+double rel_l2(const Tensor& a, const Tensor& b) {
+  return detstream::testing::relative_l2(a.data<float>(), b.data<float>(), static_cast<std::size_t>(b.count()));
+}
+
+// The reference backend's result, or the CPU interpreter of the plain fp32 lowering while the
+// reference lacks a kernel (an independent CPU implementation either way).
+Tensor cpu_expected(const Graph& g, const std::vector<Tensor>& inputs) {
+  if (auto reference = testing::run_reference(g, inputs)) return (*reference)[0];
+  cuda::LoweringOptions plain;
+  plain.feature_nhwc = false;
+  plain.concat_in_place = false;
+  const cuda::LoweredGraph program = cuda::lower_graph(g, Precision::kFp32, plain);
+  return testing::LoweredInterpreter(g, program).run(inputs)[0];
+}
+
+class ScopedEnv {
+ public:
+  ScopedEnv(const char* name, const char* value) : name_(name) { setenv(name, value, 1); }
+  ~ScopedEnv() { unsetenv(name_); }
+
+ private:
+  const char* name_;
+};
+
+TEST(CudaGpu, MiniYoloMatchesTheCpuInFp32AndFp16UnderEveryLoweringOption) {
+  DETSTREAM_REQUIRE_CUDA_DEVICE();
+  for (std::int64_t batch : {1, 3}) {
+    const Graph g = testing::mini_yolo(batch);
+    const std::vector<Tensor> inputs{testing::random_tensor({batch, 3, 12, 10}, 11, 0.0f, 1.0f)};
+    const Tensor expected = cpu_expected(g, inputs);
+    const std::vector<std::pair<const char*, const char*>> variants{
+        {"DETSTREAM_CUDA_DEFAULTS", "1"}, {"DETSTREAM_CUDA_STRIDED_CONV", "1"},
+        {"DETSTREAM_CUDA_LAYOUT", "nchw"}, {"DETSTREAM_CUDA_CONCAT_IN_PLACE", "0"}, {"DETSTREAM_CUDA_GRAPH", "0"}};
+    for (const auto& [name, value] : variants) {
+      const ScopedEnv env(name, value);
+      EXPECT_LT(rel_l2(testing::run_cuda(g, Precision::kFp32, inputs)[0], expected), 1e-5) << name << " batch " << batch;
+      EXPECT_LT(rel_l2(testing::run_cuda(g, Precision::kFp16, inputs)[0], expected), 5e-3) << name << " batch " << batch;
+    }
+  }
+}
+
+TEST(CudaGpu, BroadcastingElementwiseOpsMatchTheReference) {
+  DETSTREAM_REQUIRE_CUDA_DEVICE();
+  testing::TestGraph t;
+  const int x = t.input("x", {2, 3, 5, 7});
+  const int y = t.input("y", {5, 7});
+  const int biased = t.op("Add", {x, t.random("bias", {1, 3, 1, 1})}, {2, 3, 5, 7});
+  const int relu = t.op("Relu", {biased}, {2, 3, 5, 7});
+  t.output(t.op("Mul", {relu, t.random("row", {7})}, {2, 3, 5, 7}));
+  t.output(t.op("Div", {t.op("Sub", {x, y}, {2, 3, 5, 7}), t.constant("k", Tensor::from_float({4.0f}, {1}))}, {2, 3, 5, 7}));
+  t.output(t.op("Identity", {x}, {2, 3, 5, 7}));
+  const std::vector<Tensor> inputs{testing::random_tensor({2, 3, 5, 7}, 1), testing::random_tensor({5, 7}, 2)};
+  const auto expected = testing::run_reference(t.graph, inputs);
+  ASSERT_TRUE(expected.has_value());
+  for (Precision p : {Precision::kFp32, Precision::kFp16}) {
+    const std::vector<Tensor> got = testing::run_cuda(t.graph, p, inputs);
+    ASSERT_EQ(got.size(), 3u);
+    for (std::size_t o = 0; o < 3; ++o) {
+      EXPECT_LT(rel_l2(got[o], (*expected)[o]), p == Precision::kFp32 ? 1e-6 : 2e-3) << "output " << o;
+    }
+  }
+}
+
+TEST(CudaGpu, TwoContextsOnTwoThreadsGiveIdenticalResults) {
+  DETSTREAM_REQUIRE_CUDA_DEVICE();
+  const Graph g = testing::mini_yolo(2);
+  auto engine = Engine::create(testing::plan_for(cuda_backend(), g, Precision::kFp16));
+  const std::vector<Tensor> inputs{testing::random_tensor({2, 3, 12, 10}, 5, 0.0f, 1.0f)};
+  const Tensor once = engine->create_context()->run(inputs)[0];
+  std::vector<Tensor> results(2);
+  std::vector<std::thread> threads;
+  for (int k = 0; k < 2; ++k) {
+    threads.emplace_back([&, k] {
+      auto context = engine->create_context();
+      for (int i = 0; i < 50; ++i) results[static_cast<std::size_t>(k)] = context->run(inputs)[0];
+    });
+  }
+  for (auto& t : threads) t.join();
+  for (const Tensor& r : results) {
+    ASSERT_EQ(r.count(), once.count());
+    EXPECT_EQ(std::memcmp(r.raw(), once.raw(), once.byte_size()), 0) << "a context on another stream differs";
+  }
+}
+
+TEST(CudaGpu, ProfilingTimesEveryConvolution) {
+  DETSTREAM_REQUIRE_CUDA_DEVICE();
+  const Graph g = testing::mini_yolo(1);
+  auto engine = Engine::create(testing::plan_for(cuda_backend(), g, Precision::kFp16));
+  EXPECT_GT(engine->context_memory_bytes(), 0u);
+  auto context = engine->create_context();
+  context->enable_profiling(true);
+  context->run({testing::random_tensor({1, 3, 12, 10}, 9)});
+  const auto times = context->last_node_times_ms();
+  ASSERT_EQ(times.size(), engine->plan().graph.nodes.size());
+  for (std::size_t n = 0; n < times.size(); ++n) {
+    if (engine->plan().graph.nodes[n].op_type == "Conv") {
+      EXPECT_GT(times[n], 0.0) << engine->plan().graph.nodes[n].name;
+    }
+  }
+}
+
+TEST(CudaGpu, TimingReplaysTheCapturedGraph) {
+  DETSTREAM_REQUIRE_CUDA_DEVICE();
+  const Graph g = testing::mini_yolo(1);
+  const Plan plan = testing::plan_for(cuda_backend(), g, Precision::kFp16);
+  auto engine = cuda_backend().prepare(plan, 0);
+  auto context = engine->create_context();
+  const cuda::EnqueueTiming timing = cuda::time_enqueue(*context, 3, 20);
+  EXPECT_TRUE(timing.graph) << cuda::describe_context(*context);
+  EXPECT_GT(timing.median_ms, 0.0);
+  EXPECT_GE(timing.with_copies_median_ms, timing.min_ms);
+  EXPECT_NE(cuda::describe_context(*context).find("arena"), std::string::npos);
+}
+
+}  // namespace
+}  // namespace detstream::inference
+#endif  // DETSTREAM_WITH_CUDA

@@ -1,0 +1,82 @@
+// yolov8n on the GPU against the golden ONNX Runtime output (../shared/golden/bus_640.*):
+// fp32 (TF32 off) within rel L2 1e-4, fp16 within 2e-3, and batch 2 with both images correct.
+// Skips without a GPU or without the shared data.
+#ifdef DETSTREAM_WITH_CUDA
+#include <gtest/gtest.h>
+
+#include <cstring>
+
+#include "inference/builder/builder.h"
+#include "support/shared_data.h"
+#include "support/tensor_compare.h"
+#include "tests/inference/cuda/cuda_test_support.h"
+
+namespace detstream::inference {
+namespace {
+
+struct Golden {
+  std::vector<float> input, output;
+};
+
+double run_and_compare(const std::string& model, const Golden& golden, Precision precision, int batch) {
+  BuildOptions options;
+  options.backend = "cuda";
+  options.precision = precision;
+  options.batch = {batch, batch, batch};
+  auto engine = Engine::create(build_plan_from_onnx(model, options));
+  Tensor input(DataType::kFloat32, {batch, 3, 640, 640});
+  for (int b = 0; b < batch; ++b) {
+    std::memcpy(input.data<float>() + b * golden.input.size(), golden.input.data(), golden.input.size() * sizeof(float));
+  }
+  const std::vector<Tensor> out = engine->create_context()->run({input});
+  EXPECT_EQ(static_cast<std::size_t>(out[0].count()), golden.output.size() * static_cast<std::size_t>(batch));
+  double worst = 0.0;
+  for (int b = 0; b < batch; ++b) {
+    worst = std::max(worst, detstream::testing::relative_l2(out[0].data<float>() + b * golden.output.size(),
+                                                            golden.output.data(), golden.output.size()));
+  }
+  std::printf("[ cuda ] yolov8n %s batch %d: rel L2 %.3g\n", std::string(to_string(precision)).c_str(), batch, worst);
+  return worst;
+}
+
+class CudaYolov8n : public ::testing::Test {
+ protected:
+  void load(const std::string& input_path, const std::string& output_path) {
+    golden_.input = detstream::testing::read_f32_file(input_path);
+    golden_.output = detstream::testing::read_f32_file(output_path);
+    ASSERT_EQ(golden_.input.size(), 3u * 640 * 640);
+    ASSERT_EQ(golden_.output.size(), 84u * 8400);
+  }
+  Golden golden_;
+};
+
+TEST_F(CudaYolov8n, Fp32MatchesGoldenWithTf32Off) {
+  DETSTREAM_REQUIRE_CUDA_DEVICE();
+  DETSTREAM_REQUIRE_SHARED(model, "models/yolov8n.onnx");
+  DETSTREAM_REQUIRE_SHARED(in, "golden/bus_640.input.f32");
+  DETSTREAM_REQUIRE_SHARED(out, "golden/bus_640.output.f32");
+  load(in, out);
+  EXPECT_LE(run_and_compare(model, golden_, Precision::kFp32, 1), 1e-4);
+}
+
+TEST_F(CudaYolov8n, Fp16MatchesGolden) {
+  DETSTREAM_REQUIRE_CUDA_DEVICE();
+  DETSTREAM_REQUIRE_SHARED(model, "models/yolov8n.onnx");
+  DETSTREAM_REQUIRE_SHARED(in, "golden/bus_640.input.f32");
+  DETSTREAM_REQUIRE_SHARED(out, "golden/bus_640.output.f32");
+  load(in, out);
+  EXPECT_LE(run_and_compare(model, golden_, Precision::kFp16, 1), 2e-3);
+}
+
+TEST_F(CudaYolov8n, Fp16BatchOfTwoIsCorrectForEveryImage) {
+  DETSTREAM_REQUIRE_CUDA_DEVICE();
+  DETSTREAM_REQUIRE_SHARED(model, "models/yolov8n.onnx");
+  DETSTREAM_REQUIRE_SHARED(in, "golden/bus_640.input.f32");
+  DETSTREAM_REQUIRE_SHARED(out, "golden/bus_640.output.f32");
+  load(in, out);
+  EXPECT_LE(run_and_compare(model, golden_, Precision::kFp16, 2), 2e-3);
+}
+
+}  // namespace
+}  // namespace detstream::inference
+#endif  // DETSTREAM_WITH_CUDA
