@@ -9,6 +9,7 @@
 #include <memory>
 #include <string>
 
+#include "inference/builder/builder.h"
 #include "inference/runtime/engine.h"
 
 namespace detstream::app {
@@ -26,6 +27,10 @@ struct ModelOptions {
 
 // Registers --model, --backend, --precision, --batch, --imgsz, --threads, --cache-dir, --no-cache.
 void add_model_options(CLI::App& command, ModelOptions& options);
+// Registers only --backend, --precision, --imgsz (what `build` shares with the others).
+void add_target_options(CLI::App& command, ModelOptions& options);
+// The builder's options for an ONNX model (batch min = opt = max = --batch).
+inference::BuildOptions to_build_options(const ModelOptions& options);
 
 // Throws inference::Error with what is wrong and what to do.
 std::shared_ptr<const inference::Engine> load_engine(const ModelOptions& options);

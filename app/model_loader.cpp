@@ -1,0 +1,110 @@
+#include "app/model_loader.h"
+
+#include <algorithm>
+#include <cctype>
+#include <filesystem>
+
+#include "inference/backend.h"
+#include "inference/core/error.h"
+#include "inference/plan/plan_cache.h"
+#include "inference/plan/plan_format.h"
+
+namespace detstream::app {
+
+namespace {
+
+std::vector<std::string> backend_names() {
+  std::vector<std::string> names;
+  std::string list = inference::available_backends();
+  for (std::size_t start = 0; start <= list.size();) {
+    const std::size_t end = std::min(list.find(", ", start), list.size());
+    names.push_back(list.substr(start, end - start));
+    start = end + 2;
+  }
+  return names;
+}
+
+std::string lower_extension(const std::string& path) {
+  std::string ext = std::filesystem::path(path).extension().string();
+  std::transform(ext.begin(), ext.end(), ext.begin(), [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+  return ext;
+}
+
+// A plan's shapes are fixed when it is built: a --batch or --imgsz it was not built for is an
+// error, not something to ignore silently.
+void check_plan_fits(const inference::Plan& plan, const ModelOptions& options) {
+  const auto& graph = plan.graph;
+  if (graph.inputs.empty()) return;
+  const inference::Shape& shape = graph.value(graph.inputs.front()).shape;
+  const std::string rebuild = ": rebuild it with `detstream build` for that size, or pass the .onnx model";
+  if (options.batch != 1 && !shape.empty() && shape[0] != options.batch) {
+    throw inference::Error("plan '" + options.model + "' was built for batch " + std::to_string(shape[0]) + ", not " +
+                           std::to_string(options.batch) + rebuild);
+  }
+  if (options.imgsz > 0 && shape.size() == 4 && (shape[2] != options.imgsz || shape[3] != options.imgsz)) {
+    throw inference::Error("plan '" + options.model + "' was built for input " + inference::to_string(shape) +
+                           ", not --imgsz " + std::to_string(options.imgsz) + rebuild);
+  }
+}
+
+}  // namespace
+
+void add_target_options(CLI::App& command, ModelOptions& options) {
+  command.add_option("--backend", options.backend,
+                     "Where to run: " + inference::available_backends() + " (ref = plain C++ reference, slow)")
+      ->check(CLI::IsMember(backend_names()))
+      ->capture_default_str();
+  command.add_option("--precision", options.precision, "Compute precision: fp32, bf16 (CPUs with AVX512-BF16/AMX) or fp16 (GPU)")
+      ->check(CLI::IsMember({"fp32", "bf16", "fp16"}))
+      ->capture_default_str();
+  command.add_option("--imgsz", options.imgsz,
+                     "Square input size for models exported with dynamic=True (default: the model's own imgsz)")
+      ->check(CLI::NonNegativeNumber);
+}
+
+void add_model_options(CLI::App& command, ModelOptions& options) {
+  command.add_option("--model,-m", options.model,
+                     "An ONNX export (.onnx: built into a plan once and cached) or a plan from `detstream build` (.plan)")
+      ->required()
+      ->check(CLI::ExistingFile);
+  add_target_options(command, options);
+  command.add_option("--batch", options.batch, "Images per inference (dynamic-batch models, or the model's own batch)")
+      ->check(CLI::PositiveNumber)
+      ->capture_default_str();
+  command.add_option("--threads", options.threads, "CPU threads for inference (0 = one per core)")
+      ->check(CLI::NonNegativeNumber)
+      ->capture_default_str();
+  command.add_option("--cache-dir", options.cache_dir,
+                     "Where built plans of .onnx models are cached (default: next to the model, or a per-user temp "
+                     "dir when that is read-only)");
+  command.add_flag("--no-cache", options.no_cache, "Always build .onnx models from scratch; read and write no cache");
+}
+
+inference::BuildOptions to_build_options(const ModelOptions& options) {
+  inference::BuildOptions build;
+  build.backend = options.backend;
+  build.precision = inference::parse_precision(options.precision);
+  build.batch = {options.batch, options.batch, options.batch};
+  if (options.imgsz > 0) build.image_size = std::make_pair<std::int64_t, std::int64_t>(options.imgsz, options.imgsz);
+  return build;
+}
+
+std::shared_ptr<const inference::Engine> load_engine(const ModelOptions& options) {
+  const std::string ext = lower_extension(options.model);
+  if (ext == ".plan") {
+    inference::Plan plan = inference::load_plan(options.model);
+    check_plan_fits(plan, options);
+    return inference::Engine::create(std::move(plan), options.threads);
+  }
+  if (ext == ".onnx") {
+    inference::PlanCacheOptions cache;
+    cache.cache_dir = options.cache_dir;
+    cache.enabled = !options.no_cache;
+    inference::CachedPlan cached = inference::load_or_build_plan(options.model, to_build_options(options), cache);
+    return inference::Engine::create(std::move(cached.plan), options.threads);
+  }
+  throw inference::Error("don't know how to load '" + options.model + "' (extension '" + ext +
+                         "'): give an ONNX export (.onnx) or a plan written by `detstream build` (.plan)");
+}
+
+}  // namespace detstream::app
