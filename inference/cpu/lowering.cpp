@@ -47,21 +47,40 @@ Lowering::Lowering(const Graph& graph, Precision precision, const dnnl::engine& 
   }
 }
 
+namespace {
+
+// Ops that only move or select elements: exact in any type, so they never need float32 inputs
+// converted down; they stay bf16 only when everything they read is.
+bool moves_data(const std::string& op) {
+  return op == "Concat" || op == "Split" || op == "Reshape" || op == "Flatten" || op == "Squeeze" ||
+         op == "Unsqueeze" || op == "Transpose" || op == "MaxPool" || op == "Resize";
+}
+
+}  // namespace
+
 std::vector<dt> Lowering::decide_compute_types(Precision precision) const {
   std::vector<dt> types(graph_.nodes.size(), dt::f32);
   if (precision != Precision::kBf16) return types;
-  const auto consumers = graph_.consumers();
-  auto is_dnnl = [&](int n) { return n >= 0 && graph_.nodes[static_cast<std::size_t>(n)].impl == kDnnlImpl; };
+  // bf16 flows forward from the graph inputs through oneDNN nodes; reference nodes and Softmax
+  // (a normalisation: float32 keeps it accurate) produce float32, and arithmetic fed only by
+  // float32 stays float32 (the detection head's box decoding after DFL's Softmax).
+  auto bf16_source = [&](int value) {
+    if (graph_.value(value).is_constant()) return false;
+    const int producer = producers_[static_cast<std::size_t>(value)];
+    return producer < 0 ? true : types[static_cast<std::size_t>(producer)] == dt::bf16;
+  };
   for (std::size_t n = 0; n < graph_.nodes.size(); ++n) {
     const Node& node = graph_.nodes[n];
-    if (!is_dnnl(static_cast<int>(n))) continue;
-    bool linked = false;
-    for (int id : node.inputs)
-      if (id != kNoValue && is_dnnl(producers_[static_cast<std::size_t>(id)])) linked = true;
-    for (int id : node.outputs)
-      if (id != kNoValue)
-        for (int user : consumers[static_cast<std::size_t>(id)]) linked = linked || is_dnnl(user);
-    if (linked) types[n] = dt::bf16;
+    if (node.impl != kDnnlImpl || node.op_type == "Softmax") continue;
+    int sources = 0, bf16 = 0;
+    for (std::size_t i = 0; i < node.inputs.size(); ++i) {
+      const int id = node.inputs[i];
+      if (id == kNoValue || graph_.value(id).dtype != DataType::kFloat32 || graph_.value(id).is_constant()) continue;
+      ++sources;
+      bf16 += bf16_source(id);
+    }
+    const bool use_bf16 = moves_data(node.op_type) ? (sources > 0 && bf16 == sources) : bf16 > 0;
+    if (use_bf16) types[n] = dt::bf16;
   }
   return types;
 }
@@ -126,10 +145,18 @@ int Lowering::define(int value, const dnnl::memory::desc& desc) {
   slot.shape = graph_.value(value).shape;
   slot.desc = desc;
   slot.bytes = desc.get_size();
+  // A graph output produced in the caller's own format is written straight into their buffer.
+  const auto out = std::find(graph_.outputs.begin(), graph_.outputs.end(), value);
+  if (out != graph_.outputs.end() && slot.dtype == graph_.value(value).dtype && is_plain(desc)) {
+    slot.kind = SlotKind::kOutput;
+    slot.io_index = static_cast<int>(out - graph_.outputs.begin());
+  }
   const int id = add_slot(std::move(slot));
   value_slots_[static_cast<std::size_t>(value)] = id;
   return id;
 }
+
+void Lowering::bind(int value, int slot) { value_slots_[static_cast<std::size_t>(value)] = slot; }
 
 int Lowering::view(int parent, const dnnl::memory::desc& desc) {
   Slot slot;
@@ -220,6 +247,9 @@ void Lowering::lower_dnnl(int index) {
   if (op == "Split") return lower_split(*this, index);
   if (op == "Add" || op == "Sub" || op == "Mul" || op == "Div") return lower_binary(*this, index);
   if (op == "Sigmoid" || op == "Relu") return lower_unary(*this, index);
+  if (op == "Softmax") return lower_softmax(*this, index);
+  if (op == "Transpose") return lower_transpose(*this, index);
+  if (op == "Reshape" || op == "Flatten" || op == "Squeeze" || op == "Unsqueeze") return lower_reshape(*this, index);
   if (op == "MatMul") return lower_matmul(*this, index);
   throw Error(graph_.describe(graph_.nodes[static_cast<std::size_t>(index)]) + ": no oneDNN lowering for this op");
 }

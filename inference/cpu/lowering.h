@@ -25,8 +25,7 @@ class Lowering {
   // ---- for the per-op lowerers (lower_*.cpp) ----
   const Graph& graph() const { return graph_; }
   const dnnl::engine& engine() const { return engine_; }
-  // bf16 inside the oneDNN region of a bf16 plan; f32 otherwise, and for oneDNN nodes that touch
-  // no other oneDNN node (nothing would stay in bf16 there, only precision would be lost).
+  // bf16 inside the oneDNN region of a bf16 plan, f32 otherwise (see decide_compute_types).
   dnnl::memory::data_type compute_type(int node) const { return compute_types_[static_cast<std::size_t>(node)]; }
   // The slot holding `value` as produced.
   int slot_of(int value) const;
@@ -38,6 +37,8 @@ class Lowering {
   int with_type(int slot, dnnl::memory::data_type type, int node);
   // A new arena slot for `value` with layout `desc`; becomes the value's slot.
   int define(int value, const dnnl::memory::desc& desc);
+  // Makes `slot` the value's slot (for views that are the value: Reshape).
+  void bind(int value, int slot);
   // A slot aliasing `parent`'s bytes with layout `desc` (a sub-memory or reshaped descriptor).
   int view(int parent, const dnnl::memory::desc& desc);
   // An engine-owned constant of layout `desc` filled by reordering `source` (plain) into it.
@@ -75,5 +76,8 @@ void lower_split(Lowering& lowering, int node);
 void lower_binary(Lowering& lowering, int node);
 void lower_unary(Lowering& lowering, int node);
 void lower_matmul(Lowering& lowering, int node);
+void lower_softmax(Lowering& lowering, int node);
+void lower_transpose(Lowering& lowering, int node);
+void lower_reshape(Lowering& lowering, int node);
 
 }  // namespace detstream::inference::cpu

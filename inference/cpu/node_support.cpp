@@ -51,14 +51,27 @@ bool supports_binary(const Graph& graph, const Node& node) {
   return a == out || (commutative && b == out);
 }
 
-bool supports_concat_or_split(const Graph& graph, const Node& node) {
-  if (!all_outputs_feature_maps(graph, node)) return false;
-  for (int id : node.inputs) {
-    if (id == kNoValue) continue;
-    if (graph.value(id).is_constant() && node.op_type == "Split") continue;  // split sizes
-    if (!is_feature_map(graph, id)) return false;
-  }
-  return true;
+bool supports_split(const Graph& graph, const Node& node) {
+  return is_feature_map(graph, node.inputs[0]) && all_outputs_feature_maps(graph, node);
+}
+
+// Any float32 tensor of static shape oneDNN can describe (its descriptors hold up to 12 dims;
+// the reference path is fine for the rare wider ones).
+bool is_float_tensor(const Graph& graph, int id) {
+  if (!is_f32(graph, id)) return false;
+  const Shape& shape = graph.value(id).shape;
+  return shape.size() >= 1 && shape.size() <= 6 && is_static(shape) && element_count(shape) > 0;
+}
+
+bool all_float_tensors(const Graph& graph, const std::vector<int>& ids) {
+  return !ids.empty() && std::all_of(ids.begin(), ids.end(), [&](int id) { return is_float_tensor(graph, id); });
+}
+
+// Reshape-like ops only relabel a plain buffer: the shape operand (if any) is folded already.
+bool supports_reshape(const Graph& graph, const Node& node) {
+  if (node.outputs.size() != 1 || !is_float_tensor(graph, node.inputs[0])) return false;
+  if (graph.value(node.inputs[0]).is_constant()) return false;
+  return is_float_tensor(graph, node.outputs[0]);
 }
 
 bool supports_matmul(const Graph& graph, const Node& node) {
@@ -104,9 +117,14 @@ bool lowers_to_dnnl(const Graph& graph, const Node& node) {
   if (op == "Conv") return supports_conv(graph, node);
   if (op == "MaxPool") return supports_max_pool(graph, node);
   if (op == "Resize") return nearest_resize_factors(graph, node).first > 0;
-  if (op == "Concat" || op == "Split") return supports_concat_or_split(graph, node);
+  if (op == "Split") return supports_split(graph, node);
+  if (op == "Concat") return all_float_tensors(graph, node.inputs) && all_float_tensors(graph, node.outputs);
   if (op == "Add" || op == "Sub" || op == "Mul" || op == "Div") return supports_binary(graph, node);
-  if (op == "Sigmoid" || op == "Relu") return is_feature_map(graph, node.inputs[0]) && all_outputs_feature_maps(graph, node);
+  if (op == "Sigmoid" || op == "Relu" || op == "Softmax" || op == "Transpose") {
+    return node.input_count() == 1 && is_float_tensor(graph, node.inputs[0]) && all_float_tensors(graph, node.outputs) &&
+           !graph.value(node.inputs[0]).is_constant();
+  }
+  if (op == "Reshape" || op == "Flatten" || op == "Squeeze" || op == "Unsqueeze") return supports_reshape(graph, node);
   if (op == "MatMul") return supports_matmul(graph, node);
   return false;
 }

@@ -13,8 +13,10 @@ namespace detstream::inference::cpu {
 inline constexpr std::string_view kDnnlImpl = "cpu.dnnl";
 inline constexpr std::string_view kRefImpl = "cpu.ref";
 
-// Conv/MaxPool/Resize(nearest, integer factor)/Concat/Split/binary/unary on 4-D float32 feature
-// maps, and MatMul on float32; the detection head's small 2-D/3-D tensor bits stay reference.
+// Conv/MaxPool/Resize(nearest, integer factor)/Split/binary ops on 4-D float32 feature maps;
+// Concat, Sigmoid, Relu, Softmax, Transpose, MatMul and the reshape family (as views) on float32
+// tensors of any rank up to 6. The head's small box arithmetic (Slice, and Sub/Add/Div/Mul on
+// 3-D tensors) stays reference: it is tiny, and computing it in float32 keeps box precision.
 bool lowers_to_dnnl(const Graph& graph, const Node& node);
 
 // For Resize: the integer (H, W) upscale factors when the node is a nearest resize oneDNN computes

@@ -85,7 +85,7 @@ TEST(CpuBackend, PlanWithForeignImplementationIsRefused) {
 
 TEST(CpuBackend, Bf16PlanComputesInBf16InsideTheRegionAndF32AtItsEdges) {
   DETSTREAM_REQUIRE_BF16();
-  const Plan plan = build(inside_onednn_region(small_graph()), "cpu", Precision::kBf16);
+  const Plan plan = build(small_graph(), "cpu", Precision::kBf16);
   const cpu::CpuEngine engine(plan, 1);
   const cpu::Program& program = engine.program();
   int bf16_convs = 0;

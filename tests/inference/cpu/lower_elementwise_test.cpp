@@ -57,6 +57,16 @@ TEST(UnaryLowering, SigmoidAndReluMatchReference) {
   EXPECT_LE(cpu_vs_reference(g.graph), kFp32Tolerance);
 }
 
+TEST(UnaryLowering, SigmoidOnRankThreeAndConcatOfHeadShapesMatchReference) {
+  TestGraph g;
+  const int x = g.input("x", {1, 13, 63});
+  const int z = g.input("z", {1, 13, 5});
+  g.output(g.op("Sigmoid", {g.op("Concat", {x, z}, {{"axis", Attribute::of_int(-1)}})}));
+  const Plan plan = build(g.graph, "cpu");
+  EXPECT_EQ(count_impl(plan, "cpu.ref"), 0);
+  EXPECT_LE(cpu_vs_reference(g.graph), kFp32Tolerance);
+}
+
 TEST(BinaryLowering, Bf16MatchesReference) {
   DETSTREAM_REQUIRE_BF16();
   TestGraph g;

@@ -119,47 +119,13 @@ inline Plan build(const Graph& graph, const std::string& backend, Precision prec
   return build_plan(graph, options);
 }
 
-// Surrounds the graph with Mul-by-one nodes, so that in a bf16 plan its nodes sit inside the
-// oneDNN region and compute in bf16 (a oneDNN node touching no other oneDNN node runs f32).
-inline Graph inside_onednn_region(Graph graph) {
-  const int one = graph.add_value(Value{"one", DataType::kFloat32, {}, std::make_shared<const Tensor>(
-                                                                          Tensor::from_float({1.0f}, {}))});
-  std::vector<Node> entry;
-  for (int input : graph.inputs) {
-    const int inner = graph.add_value(Value{graph.value(input).name + "_in", DataType::kUndefined, {}, nullptr});
-    for (Node& node : graph.nodes)
-      for (int& id : node.inputs)
-        if (id == input) id = inner;
-    Node mul;
-    mul.name = "enter_" + graph.value(input).name;
-    mul.op_type = "Mul";
-    mul.inputs = {input, one};
-    mul.outputs = {inner};
-    entry.push_back(std::move(mul));
-  }
-  graph.nodes.insert(graph.nodes.begin(), entry.begin(), entry.end());
-  for (int& output : graph.outputs) {
-    const int outer = graph.add_value(Value{graph.value(output).name + "_out", DataType::kUndefined, {}, nullptr});
-    Node mul;
-    mul.name = "leave_" + graph.value(output).name;
-    mul.op_type = "Mul";
-    mul.inputs = {output, one};
-    mul.outputs = {outer};
-    graph.nodes.push_back(std::move(mul));
-    output = outer;
-  }
-  return graph;
-}
-
 inline std::vector<Tensor> run_plan(Plan plan, const std::vector<Tensor>& inputs, int threads = 0) {
   const auto engine = Engine::create(std::move(plan), threads);
   return engine->create_context()->run(inputs);
 }
 
 // Largest relative L2 difference over the outputs of `graph` between "ref" and "cpu".
-// bf16 runs the graph inside_onednn_region.
-inline double cpu_vs_reference(const Graph& original, Precision precision = Precision::kFp32) {
-  const Graph graph = precision == Precision::kBf16 ? inside_onednn_region(original) : original;
+inline double cpu_vs_reference(const Graph& graph, Precision precision = Precision::kFp32) {
   const auto inputs = random_inputs(graph);
   const auto expected = run_plan(build(graph, "ref"), inputs);
   const auto actual = run_plan(build(graph, "cpu", precision), inputs);
