@@ -1,10 +1,31 @@
-// Softmax -> oneDNN softmax on a plain float32 view: [outer, axis, inner] from opset 13, and
-// [outer, everything from axis on] before it (ONNX's old 2-D coercion), normalised over dim 1.
-// Always float32 (see Lowering::decide_compute_types).
+// Softmax -> oneDNN softmax over a float32 view [outer, axis, inner] (from opset 13) or [outer,
+// everything from axis on] (ONNX's 2-D coercion before it). oneDNN's fast kernels need the
+// normalised axis innermost in memory, so a Softmax over an outer axis (DFL's axis 1) runs on a
+// layout with that axis dense, e.g. nhwc for axis 1: which is also what the DFL conv after it
+// reads. Always float32 (see Lowering::decide_compute_types).
 #include "inference/cpu/layout.h"
 #include "inference/cpu/lowering.h"
 
 namespace detstream::inference::cpu {
+
+namespace {
+
+using dt = dnnl::memory::data_type;
+
+// `shape` with `axis` dense (stride 1) and the other dimensions row-major around it.
+dnnl::memory::desc axis_innermost(const Shape& shape, std::size_t axis) {
+  dnnl::memory::dims strides(shape.size());
+  std::int64_t stride = shape[axis];
+  strides[axis] = 1;
+  for (std::size_t d = shape.size(); d-- > 0;) {
+    if (d == axis) continue;
+    strides[d] = stride;
+    stride *= shape[d];
+  }
+  return dnnl::memory::desc(to_dims(shape), dt::f32, strides);
+}
+
+}  // namespace
 
 void lower_softmax(Lowering& lowering, int index) {
   const Graph& graph = lowering.graph();
@@ -21,12 +42,12 @@ void lower_softmax(Lowering& lowering, int index) {
     else if (legacy || d == axis) dim *= n;
     else inner *= n;
   }
-  using dt = dnnl::memory::data_type;
-  const dnnl::memory::desc folded({outer, dim, inner}, dt::f32, dnnl::memory::format_tag::abc);
-  const int plain = lowering.convert(lowering.slot_of(node.inputs[0]), plain_desc(shape, dt::f32), index);
-  const int src = lowering.view(plain, folded);
-  const int out = lowering.define(node.outputs[0], plain_desc(graph.value(node.outputs[0]).shape, dt::f32));
-  const int dst = lowering.view(out, folded);
+  const dnnl::memory::desc layout =
+      inner == 1 ? plain_desc(shape, dt::f32) : axis_innermost(shape, static_cast<std::size_t>(axis));
+  const dnnl::memory::desc folded({outer, dim, inner}, dt::f32,
+                                  inner == 1 ? dnnl::memory::format_tag::abc : dnnl::memory::format_tag::acb);
+  const int src = lowering.view(lowering.convert(lowering.slot_of(node.inputs[0]), layout, index), folded);
+  const int dst = lowering.view(lowering.define(node.outputs[0], layout), folded);
   const dnnl::softmax_forward::desc desc(dnnl::prop_kind::forward_inference, folded, 1);
   const dnnl::softmax_forward::primitive_desc pd(desc, Lowering::attr(), lowering.engine());
   lowering.emit(index, dnnl::softmax_forward(pd), pd.scratchpad_desc(), {{DNNL_ARG_SRC, src}, {DNNL_ARG_DST, dst}});
