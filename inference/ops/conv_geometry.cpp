@@ -1,6 +1,6 @@
 #include "inference/ops/conv_geometry.h"
 
-#include "inference/core/error.h"
+#include "inference/ops/op_error.h"
 
 namespace detstream::inference::ops {
 
@@ -8,7 +8,7 @@ WindowGeometry resolve_window(const Node& node, const Shape& input, const std::v
                               bool ceil_mode) {
   const std::size_t spatial = kernel.size();
   if (input.size() != spatial + 2) {
-    throw Error(node.op_type + " '" + node.name + "': input rank " + std::to_string(input.size()) +
+    throw node_error(node, "input rank " + std::to_string(input.size()) +
                 " does not match a " + std::to_string(spatial) + "-D kernel");
   }
   WindowGeometry g;
@@ -17,7 +17,14 @@ WindowGeometry resolve_window(const Node& node, const Shape& input, const std::v
   g.dilations = node.attr_ints("dilations", std::vector<std::int64_t>(spatial, 1));
   std::vector<std::int64_t> pads = node.attr_ints("pads", std::vector<std::int64_t>(2 * spatial, 0));
   if (g.strides.size() != spatial || g.dilations.size() != spatial || pads.size() != 2 * spatial) {
-    throw Error(node.op_type + " '" + node.name + "': strides/dilations/pads do not match the kernel rank");
+    throw node_error(node, "strides/dilations/pads do not match the kernel rank");
+  }
+  // Hostile or corrupt attributes must be rejected here, before any division by a stride.
+  for (std::size_t i = 0; i < spatial; ++i) {
+    if (kernel[i] < 1 || g.strides[i] < 1 || g.dilations[i] < 1 || pads[i] < 0 || pads[i + spatial] < 0 || input[i + 2] < 0) {
+      throw node_error(node, "kernel, 'strides' and 'dilations' must be positive and 'pads' non-negative (kernel " +
+                  to_string(kernel) + ", input " + to_string(input) + ")");
+    }
   }
   const std::string auto_pad = node.attr_string("auto_pad", "NOTSET");
   g.pads_begin.assign(pads.begin(), pads.begin() + static_cast<std::ptrdiff_t>(spatial));
@@ -35,11 +42,11 @@ WindowGeometry resolve_window(const Node& node, const Shape& input, const std::v
     } else if (auto_pad == "VALID") {
       g.pads_begin[i] = g.pads_end[i] = 0;
     } else if (auto_pad != "NOTSET") {
-      throw Error(node.op_type + " '" + node.name + "': unknown auto_pad '" + auto_pad + "'");
+      throw node_error(node, "unknown auto_pad '" + auto_pad + "'");
     }
     const std::int64_t span = in + g.pads_begin[i] + g.pads_end[i] - effective;
     if (span < 0) {
-      throw Error(node.op_type + " '" + node.name + "': kernel is larger than the padded input " + to_string(input));
+      throw node_error(node, "kernel is larger than the padded input " + to_string(input));
     }
     g.output[i] = (ceil_mode ? (span + g.strides[i] - 1) / g.strides[i] : span / g.strides[i]) + 1;
     // ONNX: with ceil_mode the last window must start inside the input or left padding.
