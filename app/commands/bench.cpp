@@ -306,11 +306,27 @@ nlohmann::json result_json(const BenchResult& r) {
   return doc;
 }
 
+// Fails before the benchmark, not after minutes of it, when the JSON could not be written.
+void check_json_destination(const std::string& path) {
+  if (path.empty()) return;
+  const std::filesystem::path parent = std::filesystem::absolute(path).parent_path();
+  if (!std::filesystem::is_directory(parent)) {
+    throw Error("cannot write the bench JSON to '" + path + "': directory '" + parent.string() + "' does not exist");
+  }
+}
+
+// Temporary file + rename, so a reader never sees half a report.
 void write_json(const std::string& path, const nlohmann::json& doc) {
-  std::ofstream out(path);
-  if (!out) throw Error("cannot write the bench JSON to '" + path + "': check that its directory exists and is writable");
-  out << doc.dump(2) << '\n';
-  if (!out) throw Error("failed writing the bench JSON to '" + path + "'");
+  const std::string temporary = path + ".tmp";
+  {
+    std::ofstream out(temporary);
+    if (!out) throw Error("cannot write the bench JSON to '" + path + "': check that its directory is writable");
+    out << doc.dump(2) << '\n';
+    if (!out) throw Error("failed writing the bench JSON to '" + temporary + "'");
+  }
+  std::error_code error;
+  std::filesystem::rename(temporary, path, error);
+  if (error) throw Error("cannot move the bench JSON into place at '" + path + "': " + error.message());
 }
 
 int batch_of(const Engine& engine) {
@@ -325,6 +341,7 @@ void run_bench(const BenchOptions& options) {
   if (!std::filesystem::exists(options.model.model)) {
     throw Error("model file not found: '" + options.model.model + "' (pass an ONNX export or a .plan from detstream build)");
   }
+  check_json_destination(options.json_path);
   BenchResult result;
   result.model = options.model.model;
   result.machine = describe_machine();

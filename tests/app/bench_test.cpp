@@ -73,7 +73,7 @@ class BenchReportTest : public ::testing::Test {
     backend_ = fastest_backend();
     const fs::path json_path = temp_file("report.json");
     run_ = run_command(quoted(detstream_binary()) + " bench --model " + quoted(model) + " --backend " + backend_ +
-                       " --no-cache --warmup 1 --iterations 3 --profile --json " + quoted(json_path.string()));
+                       " --no-cache --threads 1 --warmup 1 --iterations 3 --profile --json " + quoted(json_path.string()));
     std::ifstream in(json_path);
     if (in) report_ = nlohmann::json::parse(in, nullptr, /*allow_exceptions=*/false);
     fs::remove(json_path);
@@ -95,7 +95,7 @@ TEST_F(BenchReportTest, JsonHasTheRunSettings) {
   EXPECT_EQ(report_.at("backend"), backend_);
   EXPECT_EQ(report_.at("precision"), "fp32");
   EXPECT_EQ(report_.at("batch"), 1);
-  EXPECT_GT(report_.at("threads").get<int>(), 0);
+  EXPECT_EQ(report_.at("threads"), 1);
   EXPECT_EQ(report_.at("iterations"), 3);
   EXPECT_NE(report_.at("model").get<std::string>().find("yolov8n_320.onnx"), std::string::npos);
   EXPECT_FALSE(report_.at("machine").at("cpu").get<std::string>().empty());
@@ -152,6 +152,17 @@ TEST(BenchCommandTest, MissingModelFailsAndNamesThePath) {
   const ProcessResult run = run_command(quoted(detstream_binary()) + " bench --model " + quoted(missing) + " --iterations 1");
   EXPECT_NE(run.exit_code, 0);
   EXPECT_NE(run.output.find(missing), std::string::npos) << run.output;
+}
+
+TEST(BenchCommandTest, UnwritableJsonFailsBeforeBenchmarking) {
+  REQUIRE_DETSTREAM_BINARY();
+  DETSTREAM_REQUIRE_SHARED(model, "models/yolov8n_320.onnx");
+  const std::string json = (temp_file("no_such_dir") / "report.json").string();
+  const ProcessResult run = run_command(quoted(detstream_binary()) + " bench --model " + quoted(model) +
+                                        " --no-cache --iterations 1 --json " + quoted(json));
+  EXPECT_NE(run.exit_code, 0);
+  EXPECT_NE(run.output.find(json), std::string::npos) << run.output;
+  EXPECT_EQ(run.output.find("Latency (ms)"), std::string::npos) << "it should fail before measuring:\n" << run.output;
 }
 
 TEST(BenchCommandTest, RejectsZeroIterations) {
