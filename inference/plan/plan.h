@@ -1,6 +1,6 @@
 // Plan: what the builder produces and the runtime loads. The optimised graph with bound shapes,
 // every node's implementation chosen (Node::impl), plus the build settings and the compatibility
-// key that says where it may run. Serialized by plan_format.h (spec: docs/plan_format.md).
+// key that says where it may run. Serialized by plan_format.h (spec: inference/plan/FORMAT.md).
 #pragma once
 
 #include <cstdint>

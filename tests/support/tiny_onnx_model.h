@@ -21,6 +21,17 @@ struct TinyModelSpec {
   std::string extra_op;         // e.g. "NonMaxSuppression": appended node the engine does not know
   float weight_scale = 1.0f;    // vary to make "the same model with different bytes"
   std::string author = "detstream tests";  // a metadata entry to edit without changing the graph
+
+  static TinyModelSpec dynamic_shapes() {
+    TinyModelSpec spec;
+    spec.dynamic = true;
+    return spec;
+  }
+  static TinyModelSpec with_op(std::string op) {
+    TinyModelSpec spec;
+    spec.extra_op = std::move(op);
+    return spec;
+  }
 };
 
 namespace tiny_onnx_detail {
