@@ -41,7 +41,8 @@ TextTable io_table(const Graph& graph, const std::vector<int>& ids) {
 
 int class_name_count(const std::string& names) {
   static const std::regex entry(R"((\d+)\s*:\s*['"])");
-  return static_cast<int>(std::distance(std::sregex_iterator(names.begin(), names.end(), entry), std::sregex_iterator()));
+  return static_cast<int>(
+      std::distance(std::sregex_iterator(names.begin(), names.end(), entry), std::sregex_iterator()));
 }
 
 TextTable metadata_table(const std::map<std::string, std::string>& metadata) {
@@ -121,7 +122,8 @@ TextTable pass_table(const inference::BuildReport& report, std::size_t nodes_bef
   TextTable table({"pass", "changed", "nodes"});
   std::size_t before = nodes_before;
   for (const auto& pass : report.passes) {
-    table.add_row({pass.name, pass.modified ? "yes" : "no", std::to_string(before) + " -> " + std::to_string(pass.nodes_after)});
+    table.add_row(
+        {pass.name, pass.modified ? "yes" : "no", std::to_string(before) + " -> " + std::to_string(pass.nodes_after)});
     before = pass.nodes_after;
   }
   return table;

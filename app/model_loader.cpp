@@ -26,7 +26,8 @@ std::vector<std::string> backend_names() {
 
 std::string lower_extension(const std::string& path) {
   std::string ext = std::filesystem::path(path).extension().string();
-  std::transform(ext.begin(), ext.end(), ext.begin(), [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+  std::transform(ext.begin(), ext.end(), ext.begin(),
+                 [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
   return ext;
 }
 
@@ -50,21 +51,26 @@ void check_plan_fits(const inference::Plan& plan, const ModelOptions& options) {
 }  // namespace
 
 void add_target_options(CLI::App& command, ModelOptions& options) {
-  command.add_option("--backend", options.backend,
-                     "Where to run: " + inference::available_backends() + " (ref = plain C++ reference, slow)")
+  command
+      .add_option("--backend", options.backend,
+                  "Where to run: " + inference::available_backends() + " (ref = plain C++ reference, slow)")
       ->check(CLI::IsMember(backend_names()))
       ->capture_default_str();
-  command.add_option("--precision", options.precision, "Compute precision: fp32, bf16 (CPUs with AVX512-BF16/AMX) or fp16 (GPU)")
+  command
+      .add_option("--precision", options.precision,
+                  "Compute precision: fp32, bf16 (CPUs with AVX512-BF16/AMX) or fp16 (GPU)")
       ->check(CLI::IsMember({"fp32", "bf16", "fp16"}))
       ->capture_default_str();
-  command.add_option("--imgsz", options.imgsz,
-                     "Square input size for models exported with dynamic=True (default: the model's own imgsz)")
+  command
+      .add_option("--imgsz", options.imgsz,
+                  "Square input size for models exported with dynamic=True (default: the model's own imgsz)")
       ->check(CLI::NonNegativeNumber);
 }
 
 void add_model_options(CLI::App& command, ModelOptions& options) {
-  command.add_option("--model,-m", options.model,
-                     "An ONNX export (.onnx: built into a plan once and cached) or a plan from `detstream build` (.plan)")
+  command
+      .add_option("--model,-m", options.model,
+                  "An ONNX export (.onnx: built into a plan once and cached) or a plan from `detstream build` (.plan)")
       ->required()
       ->check(CLI::ExistingFile);
   add_target_options(command, options);

@@ -28,7 +28,9 @@ struct BuildCommandOptions {
 };
 
 using Clock = std::chrono::steady_clock;
-double ms_since(Clock::time_point start) { return std::chrono::duration<double, std::milli>(Clock::now() - start).count(); }
+double ms_since(Clock::time_point start) {
+  return std::chrono::duration<double, std::milli>(Clock::now() - start).count();
+}
 
 std::string format_ms(double ms) {
   char text[32];
@@ -82,7 +84,8 @@ void run_build(const BuildCommandOptions& o) {
   summary.add_row({"batch", std::to_string(plan.batch.opt) + " (min " + std::to_string(plan.batch.min) + ", max " +
                                 std::to_string(plan.batch.max) + ")"});
   summary.add_row({"build time", format_ms(import_ms + report.build_ms + save_ms) + " (import " + format_ms(import_ms) +
-                                     ", passes + assignment " + format_ms(report.build_ms) + ", save " + format_ms(save_ms) + ")"});
+                                     ", passes + assignment " + format_ms(report.build_ms) + ", save " +
+                                     format_ms(save_ms) + ")"});
   summary.add_row({"plan size", format_bytes(std::filesystem::file_size(output))});
   summary.add_row({"nodes", std::to_string(imported_nodes) + " imported -> " + std::to_string(plan.graph.nodes.size()) +
                                 " after passes"});
@@ -102,15 +105,20 @@ void run_build(const BuildCommandOptions& o) {
 
 void add_build_command(CLI::App& app) {
   auto options = std::make_shared<BuildCommandOptions>();
-  CLI::App* command = app.add_subcommand("build", "Build an ONNX model into a plan for this machine (like trtexec --saveEngine)");
+  CLI::App* command =
+      app.add_subcommand("build", "Build an ONNX model into a plan for this machine (like trtexec --saveEngine)");
   command->add_option("--model,-m", options->target.model, "The ONNX export to build (.onnx)")
       ->required()
       ->check(CLI::ExistingFile);
   add_target_options(*command, options->target);
-  auto* batch = command->add_option("--batch", options->batch, "Build for exactly this batch size")->check(CLI::PositiveNumber);
-  auto* min = command->add_option("--min-batch", options->min_batch, "Smallest batch the plan accepts")->check(CLI::PositiveNumber);
-  auto* opt = command->add_option("--opt-batch", options->opt_batch, "Batch the plan is tuned and bound for")->check(CLI::PositiveNumber);
-  auto* max = command->add_option("--max-batch", options->max_batch, "Largest batch the plan accepts")->check(CLI::PositiveNumber);
+  auto* batch =
+      command->add_option("--batch", options->batch, "Build for exactly this batch size")->check(CLI::PositiveNumber);
+  auto* min = command->add_option("--min-batch", options->min_batch, "Smallest batch the plan accepts")
+                  ->check(CLI::PositiveNumber);
+  auto* opt = command->add_option("--opt-batch", options->opt_batch, "Batch the plan is tuned and bound for")
+                  ->check(CLI::PositiveNumber);
+  auto* max = command->add_option("--max-batch", options->max_batch, "Largest batch the plan accepts")
+                  ->check(CLI::PositiveNumber);
   batch->excludes(min)->excludes(opt)->excludes(max);
   command->add_option("--output,-o", options->output, "Plan file to write (default: the model's path with .plan)");
   command->footer(

@@ -76,8 +76,9 @@ void inspect_onnx(const InspectOptions& o) {
     throw Error("cannot build '" + o.path + "' for " + options.backend + " " +
                 std::string(inference::to_string(options.precision)) + ": " + build_error);
   }
-  section(("passes (building for " + plan->backend + " " + std::string(inference::to_string(plan->precision)) + ", batch " +
-           std::to_string(plan->batch.opt) + ")").c_str());
+  section(("passes (building for " + plan->backend + " " + std::string(inference::to_string(plan->precision)) +
+           ", batch " + std::to_string(plan->batch.opt) + ")")
+              .c_str());
   pass_table(report, imported.nodes.size()).print();
   if (!o.summary) {
     section(("layers after the passes (" + std::to_string(plan->graph.nodes.size()) + ")").c_str());
@@ -98,7 +99,8 @@ void inspect_plan(const InspectOptions& o) {
   const auto [weights, weight_bytes] = weight_totals(plan.graph);
   TextTable summary;
   summary.add_row({"plan", o.path});
-  summary.add_row({"format", "detstream plan v" + std::to_string(header.format_version) + ", " + format_bytes(header.file_size)});
+  summary.add_row(
+      {"format", "detstream plan v" + std::to_string(header.format_version) + ", " + format_bytes(header.file_size)});
   summary.add_row({"backend", plan.backend + " (" + std::string(inference::to_string(plan.precision)) + ")"});
   summary.add_row({"batch", std::to_string(plan.batch.opt) + " (min " + std::to_string(plan.batch.min) + ", max " +
                                 std::to_string(plan.batch.max) + ")"});
@@ -134,13 +136,17 @@ void run_inspect(const InspectOptions& o) {
 void add_inspect_command(CLI::App& app) {
   auto options = std::make_shared<InspectOptions>();
   CLI::App* command = app.add_subcommand(
-      "inspect", "Show a model's or plan's inputs, outputs, metadata, layers before/after the passes and compatibility");
-  command->add_option("file", options->path, "An ONNX export (.onnx) or a plan (.plan)")->required()->check(CLI::ExistingFile);
+      "inspect",
+      "Show a model's or plan's inputs, outputs, metadata, layers before/after the passes and compatibility");
+  command->add_option("file", options->path, "An ONNX export (.onnx) or a plan (.plan)")
+      ->required()
+      ->check(CLI::ExistingFile);
   add_target_options(*command, options->target);
   command->add_option("--batch", options->target.batch, "Batch to build an .onnx for")->check(CLI::PositiveNumber);
   command->add_flag("--summary", options->summary, "Leave out the layer lists");
-  command->footer("For an .onnx, inspect builds it in memory (with --backend/--precision/--imgsz/--batch) to show\n"
-                  "the passes; it writes nothing.");
+  command->footer(
+      "For an .onnx, inspect builds it in memory (with --backend/--precision/--imgsz/--batch) to show\n"
+      "the passes; it writes nothing.");
   command->callback([options] { run_inspect(*options); });
 }
 

@@ -56,8 +56,8 @@ class ByteReader {
   }
   std::string_view take(std::uint64_t size, const char* what) {
     if (size > remaining()) {
-      fail(std::string(what) + " of " + std::to_string(size) + " bytes runs past the end (" + std::to_string(remaining()) +
-           " bytes left)");
+      fail(std::string(what) + " of " + std::to_string(size) + " bytes runs past the end (" +
+           std::to_string(remaining()) + " bytes left)");
     }
     const std::string_view out = data_.substr(pos_, static_cast<std::size_t>(size));
     pos_ += static_cast<std::size_t>(size);

@@ -76,7 +76,8 @@ std::uint64_t checked_byte_size(DataType dtype, const Shape& shape, std::uint64_
   std::uint64_t bytes = element_size(dtype);
   for (std::int64_t d : shape) {
     const auto dim = static_cast<std::uint64_t>(d);
-    if (dim != 0 && bytes > limit / dim) in.fail("tensor of shape " + to_string(shape) + " needs more than " + std::to_string(limit) + " bytes");
+    if (dim != 0 && bytes > limit / dim)
+      in.fail("tensor of shape " + to_string(shape) + " needs more than " + std::to_string(limit) + " bytes");
     bytes *= dim;
   }
   return bytes;
@@ -101,7 +102,8 @@ Tensor read_tensor(ByteReader& in) {
 Attribute read_attribute(ByteReader& in) {
   Attribute a;
   const auto kind = in.pod<std::uint8_t>();
-  if (kind > static_cast<std::uint8_t>(Attribute::Kind::kTensor)) in.fail("unknown attribute kind " + std::to_string(kind));
+  if (kind > static_cast<std::uint8_t>(Attribute::Kind::kTensor))
+    in.fail("unknown attribute kind " + std::to_string(kind));
   a.kind = static_cast<Attribute::Kind>(kind);
   switch (a.kind) {
     case Attribute::Kind::kInt: a.i = in.pod<std::int64_t>(); break;
@@ -213,7 +215,8 @@ Graph read_graph(ByteReader& in, std::vector<char>& constant_flags) {
     v.name = in.str("value name");
     v.dtype = read_dtype(in, true);
     v.shape = read_shape(in, true);
-    if (is_static(v.shape)) checked_byte_size(v.dtype == DataType::kUndefined ? DataType::kUInt8 : v.dtype, v.shape, kMaxValueBytes, in);
+    if (is_static(v.shape))
+      checked_byte_size(v.dtype == DataType::kUndefined ? DataType::kUInt8 : v.dtype, v.shape, kMaxValueBytes, in);
     const auto flag = in.pod<std::uint8_t>();
     if (flag > 1) in.fail("constant flag " + std::to_string(flag));
     constant_flags[i] = static_cast<char>(flag);
@@ -241,7 +244,8 @@ void read_weights(ByteReader& in, Graph& graph, const std::vector<char>& constan
   for (std::size_t i = 0; i < count; ++i) {
     Entry e;
     e.id = in.pod<std::int32_t>();
-    if (e.id < 0 || static_cast<std::size_t>(e.id) >= graph.values.size() || !constant_flags[static_cast<std::size_t>(e.id)]) {
+    if (e.id < 0 || static_cast<std::size_t>(e.id) >= graph.values.size() ||
+        !constant_flags[static_cast<std::size_t>(e.id)]) {
       in.fail("weight for value " + std::to_string(e.id) + ", which is not a constant of the graph");
     }
     e.dtype = read_dtype(in, false);
@@ -253,7 +257,8 @@ void read_weights(ByteReader& in, Graph& graph, const std::vector<char>& constan
   const std::uint64_t data_begin = in.absolute_position();
   const std::uint64_t data_end = in.base() + in.data().size();
   for (const Entry& e : entries) {
-    if (e.offset % kWeightAlignment != 0 || e.offset < data_begin || e.offset > data_end || e.bytes > data_end - e.offset) {
+    if (e.offset % kWeightAlignment != 0 || e.offset < data_begin || e.offset > data_end ||
+        e.bytes > data_end - e.offset) {
       in.fail("weight of value '" + graph.value(e.id).name + "' at offset " + std::to_string(e.offset) +
               " is misaligned or outside the weights section");
     }

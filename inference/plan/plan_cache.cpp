@@ -46,8 +46,8 @@ std::pair<std::int64_t, std::int64_t> image_size_for_name(const Graph& graph, co
 
 std::string build_options_text(const BuildOptions& options) {
   std::ostringstream out;
-  out << "backend=" << options.backend << ";precision=" << to_string(options.precision) << ";batch="
-      << options.batch.min << "/" << options.batch.opt << "/" << options.batch.max << ";imgsz=";
+  out << "backend=" << options.backend << ";precision=" << to_string(options.precision)
+      << ";batch=" << options.batch.min << "/" << options.batch.opt << "/" << options.batch.max << ";imgsz=";
   if (options.image_size) {
     out << options.image_size->first << "x" << options.image_size->second;
   } else {
@@ -105,7 +105,8 @@ fs::path cache_directory(const std::string& onnx_path, const PlanCacheOptions& c
   if (writable_directory(dir)) return dir;
   const fs::path fallback = user_temp_cache_dir(cache.enabled);
   if (fallback.empty() && cache.enabled) {
-    log("cannot use a plan cache directory (" + dir.string() + " is not writable and the per-user temp dir is "
+    log("cannot use a plan cache directory (" + dir.string() +
+        " is not writable and the per-user temp dir is "
         "unsafe); the plan will not be cached (give --cache-dir)");
   }
   return fallback;
@@ -114,7 +115,8 @@ fs::path cache_directory(const std::string& onnx_path, const PlanCacheOptions& c
 // Why the cached file cannot be reused, or "" when it matches.
 std::string mismatch(const PlanHeader& header, const std::string& model_hash, const std::string& options_text,
                      const std::string& key) {
-  if (header.compatibility_key != key) return "it was built for '" + header.compatibility_key + "', this machine is '" + key + "'";
+  if (header.compatibility_key != key)
+    return "it was built for '" + header.compatibility_key + "', this machine is '" + key + "'";
   if (header.model_hash != model_hash) return "the model changed since it was built";
   const auto it = header.build_info.find("options");
   if (it == header.build_info.end() || it->second != options_text) return "it was built with other options";
@@ -122,16 +124,17 @@ std::string mismatch(const PlanHeader& header, const std::string& model_hash, co
 }
 
 std::string describe_build(const std::string& onnx_path, const BuildOptions& options) {
-  return fs::path(onnx_path).filename().string() + " (" + options.backend + ", " + std::string(to_string(options.precision)) +
-         ", batch " + std::to_string(options.batch.opt) + ")";
+  return fs::path(onnx_path).filename().string() + " (" + options.backend + ", " +
+         std::string(to_string(options.precision)) + ", batch " + std::to_string(options.batch.opt) + ")";
 }
 
 }  // namespace
 
-CachedPlan load_or_build_plan(const std::string& onnx_path, const BuildOptions& options, const PlanCacheOptions& cache) {
-  const Logger log = cache.log ? cache.log : Logger([](const std::string& note) {
-    std::fprintf(stderr, "detstream: %s\n", note.c_str());
-  });
+CachedPlan load_or_build_plan(const std::string& onnx_path, const BuildOptions& options,
+                              const PlanCacheOptions& cache) {
+  const Logger log =
+      cache.log ? cache.log
+                : Logger([](const std::string& note) { std::fprintf(stderr, "detstream: %s\n", note.c_str()); });
   const Backend& backend = backend_named(options.backend);  // unknown backend: fail before any work
   Graph graph = onnx::import_model_file(onnx_path);
   const std::string model_hash = hash_file(onnx_path);
@@ -166,8 +169,9 @@ CachedPlan load_or_build_plan(const std::string& onnx_path, const BuildOptions& 
     char build_ms[32];
     std::snprintf(build_ms, sizeof build_ms, "%.1f", report.build_ms);
     try {
-      save_plan(result.plan, result.path,
-                {{"options", options_text}, {"build_ms", build_ms}, {"source", fs::path(onnx_path).filename().string()}});
+      save_plan(
+          result.plan, result.path,
+          {{"options", options_text}, {"build_ms", build_ms}, {"source", fs::path(onnx_path).filename().string()}});
     } catch (const Error& e) {
       log(std::string(e.what()) + "; continuing without caching the plan");
     }

@@ -47,7 +47,7 @@ constexpr std::uint32_t kHashSection = tag_of("HASH");
 constexpr std::uint32_t kMetaSection = tag_of("META");
 constexpr std::uint32_t kGraphSection = tag_of("GRPH");
 constexpr std::uint32_t kWeightsSection = tag_of("WGHT");
-constexpr std::uint32_t kHeaderSections[] = {kKeySection,  kBackendSection, kPrecisionSection,
+constexpr std::uint32_t kHeaderSections[] = {kKeySection,   kBackendSection, kPrecisionSection,
                                              kBatchSection, kHashSection,    kMetaSection};
 
 std::string tag_name(std::uint32_t tag) {
@@ -124,7 +124,8 @@ std::uint64_t check_preamble(std::string_view head, std::uint64_t actual_size, c
   if (actual_size == 0) fail_truncated(label, 0, "an empty file");
   const std::size_t magic_bytes = std::min(head.size(), sizeof kPlanMagic);
   if (std::memcmp(head.data(), kPlanMagic, magic_bytes) != 0) {
-    throw Error(label + " is not a detstream plan file (it does not start with \"DSPLAN\"): give a .plan written by "
+    throw Error(label +
+                " is not a detstream plan file (it does not start with \"DSPLAN\"): give a .plan written by "
                 "`detstream build`, or the .onnx model itself");
   }
   if (head.size() < kPreambleBytes) {
@@ -137,7 +138,8 @@ std::uint64_t check_preamble(std::string_view head, std::uint64_t actual_size, c
   if (version != kPlanFormatVersion) {
     throw Error(label + ": plan format version " + std::to_string(version) + " was written by " +
                 (version > kPlanFormatVersion ? "a newer" : "an older") + " detstream (this one reads version " +
-                std::to_string(kPlanFormatVersion) + "): rebuild the plan from the ONNX model with this detstream "
+                std::to_string(kPlanFormatVersion) +
+                "): rebuild the plan from the ONNX model with this detstream "
                 "(detstream build, or pass the .onnx)");
   }
   if (declared < kPreambleBytes + kChecksumBytes) {
@@ -239,7 +241,8 @@ std::string where(const std::string& label, std::uint32_t tag) { return label + 
 std::uint64_t file_size_of(const std::string& path) {
   std::error_code ec;
   if (!std::filesystem::is_regular_file(path, ec)) {
-    throw Error("cannot open plan '" + path + "': " + (std::filesystem::exists(path, ec) ? "not a regular file" : "no such file"));
+    throw Error("cannot open plan '" + path +
+                "': " + (std::filesystem::exists(path, ec) ? "not a regular file" : "no such file"));
   }
   const auto size = std::filesystem::file_size(path, ec);
   if (ec) throw Error("cannot read plan '" + path + "': " + ec.message());
@@ -285,7 +288,11 @@ void save_plan(const Plan& plan, const std::string& path, const std::map<std::st
   const std::filesystem::path dir = target.has_parent_path() ? target.parent_path() : std::filesystem::path(".");
   std::random_device random;
   std::string temp_name(".");
-  temp_name.append(target.filename().string()).append(".tmp-").append(std::to_string(::getpid())).append("-").append(std::to_string(random()));
+  temp_name.append(target.filename().string())
+      .append(".tmp-")
+      .append(std::to_string(::getpid()))
+      .append("-")
+      .append(std::to_string(random()));
   const std::string temp = (dir / temp_name).string();
   const int fd = ::open(temp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
   if (fd < 0) throw Error("cannot write plan '" + path + "': " + std::strerror(errno));
@@ -329,7 +336,8 @@ Plan deserialize_plan(const std::string& bytes, const std::string& label) {
     const auto length = sections.pod<std::uint64_t>();
     const std::uint64_t base = sections.absolute_position();
     ByteReader payload(sections.take(length, "section"), base, where(label, tag));
-    if (std::find(seen.begin(), seen.end(), tag) != seen.end()) sections.fail("section " + tag_name(tag) + " appears twice");
+    if (std::find(seen.begin(), seen.end(), tag) != seen.end())
+      sections.fail("section " + tag_name(tag) + " appears twice");
     seen.push_back(tag);
     if (is_header_section(tag)) parse_header_section(tag, payload, header);
     if (tag == kGraphSection) graph_section = payload;
@@ -378,9 +386,7 @@ PlanHeader read_plan_header(const std::string& path) {
   const std::uint64_t body_end = header.file_size - kChecksumBytes;
   std::uint64_t offset = kPreambleBytes;
   std::vector<std::uint32_t> seen;
-  auto malformed = [&](const std::string& detail) {
-    ByteReader(std::string_view(), offset, path).fail(detail);
-  };
+  auto malformed = [&](const std::string& detail) { ByteReader(std::string_view(), offset, path).fail(detail); };
   while (offset < body_end && seen.size() < std::size(kHeaderSections)) {
     if (body_end - offset < kSectionHeaderBytes) malformed("section header runs past the end");
     char raw[kSectionHeaderBytes];
@@ -394,7 +400,8 @@ PlanHeader read_plan_header(const std::string& path) {
     if (length > body_end - offset) malformed("section " + tag_name(tag) + " runs past the end of the file");
     if (is_header_section(tag)) {
       if (length > kMaxSmallSectionBytes) malformed("section " + tag_name(tag) + " is implausibly large");
-      if (std::find(seen.begin(), seen.end(), tag) != seen.end()) malformed("section " + tag_name(tag) + " appears twice");
+      if (std::find(seen.begin(), seen.end(), tag) != seen.end())
+        malformed("section " + tag_name(tag) + " appears twice");
       std::string payload(static_cast<std::size_t>(length), '\0');
       if (!file.read(payload.data(), static_cast<std::streamsize>(length))) malformed("unreadable section");
       ByteReader reader(payload, offset, where(path, tag));

@@ -32,7 +32,8 @@ class BuildInspectTest : public ::testing::Test {
     EXPECT_TRUE(std::regex_search(text, std::regex(pattern))) << "no row /" << pattern << "/ in:\n" << text;
   }
   static void expect_lines(const std::string& text, std::initializer_list<const char*> words) {
-    for (const char* word : words) EXPECT_NE(text.find(word), std::string::npos) << "missing '" << word << "' in:\n" << text;
+    for (const char* word : words)
+      EXPECT_NE(text.find(word), std::string::npos) << "missing '" << word << "' in:\n" << text;
   }
 
   TempDir dir_{"build-inspect"};
@@ -41,8 +42,9 @@ class BuildInspectTest : public ::testing::Test {
 
 TEST_F(BuildInspectTest, BuildWritesAPlanAndReportsIt) {
   const std::string plan = dir_ / "out.plan";
-  const CommandResult build = cli("build --model " + shell_quote(model_) +
-                                  " --backend ref --min-batch 1 --opt-batch 2 --max-batch 4 --imgsz 64 --output " + shell_quote(plan));
+  const CommandResult build =
+      cli("build --model " + shell_quote(model_) +
+          " --backend ref --min-batch 1 --opt-batch 2 --max-batch 4 --imgsz 64 --output " + shell_quote(plan));
   ASSERT_EQ(build.exit_code, 0) << build.output;
   expect_lines(build.output, {"build time", "plan size", "5 imported -> 2 after passes", "conv-activation-fusion",
                               "nodes per impl", "ref   2", "2 (min 1, max 4)", "2x3x64x64"});
@@ -58,10 +60,9 @@ TEST_F(BuildInspectTest, BuildWritesAPlanAndReportsIt) {
 TEST_F(BuildInspectTest, InspectOnnxShowsBothLayerListsAndThePassLog) {
   const CommandResult inspect = cli("inspect --backend ref " + shell_quote(model_));
   ASSERT_EQ(inspect.exit_code, 0) << inspect.output;
-  expect_lines(inspect.output, {"ONNX, opset 17", "images  float32  ?x3x?x?", "output0", "task    detect",
-                                "2 classes", "layers as imported (5)", "fused into model.0/conv/Conv",
-                                "1x4x32x32 (+silu)", "constant-folding", "layers after the passes (2)",
-                                "ref/any/fp32"});
+  expect_lines(inspect.output, {"ONNX, opset 17", "images  float32  ?x3x?x?", "output0", "task    detect", "2 classes",
+                                "layers as imported (5)", "fused into model.0/conv/Conv", "1x4x32x32 (+silu)",
+                                "constant-folding", "layers after the passes (2)", "ref/any/fp32"});
   expect_row(inspect.output, R"(matches this machine\s+yes)");
   // --summary leaves the layer lists out.
   const CommandResult summary = cli("inspect --summary --backend ref " + shell_quote(model_));
@@ -74,9 +75,10 @@ TEST_F(BuildInspectTest, InspectPlanShowsStoredLayersWithImplAndActivation) {
   ASSERT_EQ(cli("build --backend ref --model " + shell_quote(model_) + " --output " + shell_quote(plan)).exit_code, 0);
   const CommandResult inspect = cli("inspect " + shell_quote(plan));
   ASSERT_EQ(inspect.exit_code, 0) << inspect.output;
-  expect_lines(inspect.output, {"detstream plan v1", "ref (fp32)", "build.options", "images  float32  1x3x32x32",
-                                "imgsz   [32, 32]", "layers (2)", "Conv  ref   silu        model.0/conv/Conv  1x4x32x32",
-                                "Conv  ref   relu        model.1/conv/Conv  1x6x32x32"});
+  expect_lines(inspect.output,
+               {"detstream plan v1", "ref (fp32)", "build.options", "images  float32  1x3x32x32", "imgsz   [32, 32]",
+                "layers (2)", "Conv  ref   silu        model.0/conv/Conv  1x4x32x32",
+                "Conv  ref   relu        model.1/conv/Conv  1x6x32x32"});
   expect_row(inspect.output, R"(matches this machine\s+yes)");
 }
 

@@ -36,7 +36,8 @@ class CliErrorsTest : public ::testing::Test {
   // Runs `detstream <args>` with stdout and stderr captured separately.
   CliResult cli(const std::string& args) {
     const std::string err_path = dir_ / "stderr.txt";
-    const CommandResult run = run_shell("( " + shell_quote(detstream_binary()) + " " + args + " 2>" + shell_quote(err_path) + " )");
+    const CommandResult run =
+        run_shell("( " + shell_quote(detstream_binary()) + " " + args + " 2>" + shell_quote(err_path) + " )");
     return {run.exit_code, run.output, inference::plan_test::read_bytes(err_path)};
   }
 
@@ -52,7 +53,8 @@ class CliErrorsTest : public ::testing::Test {
 
   static void expect_failure(const CliResult& r, std::initializer_list<const char*> words) {
     EXPECT_NE(r.exit_code, 0) << "stdout: " << r.out;
-    for (const char* word : words) EXPECT_NE(r.err.find(word), std::string::npos) << "missing '" << word << "' in stderr: " << r.err;
+    for (const char* word : words)
+      EXPECT_NE(r.err.find(word), std::string::npos) << "missing '" << word << "' in stderr: " << r.err;
   }
 
   TempDir dir_{"cli-errors"};
@@ -62,7 +64,8 @@ TEST_F(CliErrorsTest, TruncatedOnnx) {
   const std::string bytes = tiny_onnx_bytes();
   const std::string model = dir_ / "truncated.onnx";
   write_bytes(model, bytes.substr(0, bytes.size() / 2));
-  const CliResult build = cli("build --backend ref --model " + shell_quote(model) + " --output " + shell_quote(dir_ / "x.plan"));
+  const CliResult build =
+      cli("build --backend ref --model " + shell_quote(model) + " --output " + shell_quote(dir_ / "x.plan"));
   expect_failure(build, {"truncated.onnx", "not a valid ONNX model", "truncated"});
   EXPECT_FALSE(fs::exists(dir_ / "x.plan"));
   expect_failure(cli("inspect " + shell_quote(model)), {"truncated.onnx", "not a valid ONNX model"});
@@ -92,7 +95,8 @@ TEST_F(CliErrorsTest, ShapesTheModelCannotTake) {
   write_tiny_onnx(model);  // fixed 1x3x32x32
   expect_failure(cli("build --backend ref --imgsz 64 --model " + shell_quote(model)),
                  {"images", "fixed at 1x3x32x32", "1x3x64x64", "dynamic=True"});
-  expect_failure(cli("build --backend ref --batch 4 --model " + shell_quote(model)), {"images", "fixed at 1x3x32x32", "4x3x32x32"});
+  expect_failure(cli("build --backend ref --batch 4 --model " + shell_quote(model)),
+                 {"images", "fixed at 1x3x32x32", "4x3x32x32"});
   expect_failure(cli("build --backend ref --min-batch 4 --opt-batch 2 --model " + shell_quote(model)),
                  {"batch profile", "min <= opt <= max"});
   // A plan is bound to the shapes it was built for.
@@ -155,7 +159,8 @@ TEST_F(CliErrorsTest, UnknownFileTypeAndBadFlags) {
   EXPECT_NE(backend.exit_code, 0) << backend.err;  // a CLI11 usage error
   EXPECT_NE(backend.err.find("tpu"), std::string::npos) << backend.err;
   expect_failure(cli("build --backend ref --model " + shell_quote(dir_ / "missing.onnx")), {"missing.onnx"});
-  expect_failure(cli("build --backend ref --batch 2 --max-batch 4 --model " + shell_quote(model)), {"--batch", "--max-batch"});
+  expect_failure(cli("build --backend ref --batch 2 --max-batch 4 --model " + shell_quote(model)),
+                 {"--batch", "--max-batch"});
 }
 
 }  // namespace

@@ -32,7 +32,8 @@ std::string error_of(const std::function<void()>& fn) {
 }
 
 void expect_contains(const std::string& text, std::initializer_list<const char*> words) {
-  for (const char* word : words) EXPECT_NE(text.find(word), std::string::npos) << "missing '" << word << "' in: " << text;
+  for (const char* word : words)
+    EXPECT_NE(text.find(word), std::string::npos) << "missing '" << word << "' in: " << text;
 }
 
 void expect_same_tensor(const Tensor& a, const Tensor& b) {
@@ -260,7 +261,8 @@ TEST(PlanFormat, NotAPlanFileIsSaidSo) {
   expect_contains(error_of([&] { read_plan_header(dir / "model.plan"); }), {"not a detstream plan file"});
   std::string bytes = serialize_plan(tiny_plan());
   bytes[0] = 'X';
-  expect_contains(error_of([&] { deserialize_plan(bytes, "x.plan"); }), {"not a detstream plan file", "detstream build"});
+  expect_contains(error_of([&] { deserialize_plan(bytes, "x.plan"); }),
+                  {"not a detstream plan file", "detstream build"});
   expect_contains(error_of([&] { load_plan(dir / "missing.plan"); }), {"missing.plan", "no such file"});
 }
 
@@ -330,7 +332,8 @@ TEST(PlanFormat, SaveReplacesAtomicallyAndLeavesNoTemporaryFiles) {
   for (const auto& entry : fs::directory_iterator(dir.path())) names.push_back(entry.path().filename().string());
   EXPECT_EQ(names, std::vector<std::string>{"tiny.plan"});
   EXPECT_NO_THROW(load_plan(path));
-  expect_contains(error_of([&] { save_plan(tiny_plan(), dir / "no/such/dir/x.plan"); }), {"cannot write plan", "x.plan"});
+  expect_contains(error_of([&] { save_plan(tiny_plan(), dir / "no/such/dir/x.plan"); }),
+                  {"cannot write plan", "x.plan"});
 }
 
 }  // namespace
