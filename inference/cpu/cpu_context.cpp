@@ -38,24 +38,32 @@ void CpuContext::bind_slots() {
   const auto& slots = program_.slots;
   pointers_.assign(slots.size(), nullptr);
   memories_.resize(slots.size());
-  std::vector<char> io(slots.size(), 0);
-  for (std::size_t i = 0; i < slots.size(); ++i) {
+  std::vector<char> resolved(slots.size(), 0), io(slots.size(), 0);
+  // A view may name a parent made after it (concat outputs adopt their inputs): resolve parents
+  // first, so that io_slots_ also lists every parent before its views.
+  auto resolve = [&](auto& self, std::size_t i) -> void {
+    if (resolved[i]) return;
+    resolved[i] = 1;
     const Slot& slot = slots[i];
     switch (slot.kind) {
       case SlotKind::kArena: pointers_[i] = arena_.get() + slot.offset; break;
       case SlotKind::kConstant: pointers_[i] = static_cast<std::byte*>(const_cast<void*>(slot.constant)); break;
-      case SlotKind::kView:
-        pointers_[i] = pointers_[static_cast<std::size_t>(slot.parent)] + slot.offset;
-        io[i] = io[static_cast<std::size_t>(slot.parent)];
+      case SlotKind::kView: {
+        const auto parent = static_cast<std::size_t>(slot.parent);
+        self(self, parent);
+        io[i] = io[parent];
+        if (!io[i]) pointers_[i] = pointers_[parent] + slot.offset;
         break;
+      }
       case SlotKind::kInput:
       case SlotKind::kOutput: io[i] = 1; break;
     }
     if (io[i]) io_slots_.push_back(static_cast<int>(i));
-    // IO slots get a placeholder handle until execute binds the caller's buffer.
-    if (slot.desc) {
-      memories_[i] = dnnl::memory(*slot.desc, engine_.engine(), pointers_[i] ? pointers_[i] : arena_.get());
-    }
+  };
+  for (std::size_t i = 0; i < slots.size(); ++i) {
+    resolve(resolve, i);
+    // Caller-bound slots get a placeholder handle until execute binds the caller's buffer.
+    if (slots[i].desc) memories_[i] = dnnl::memory(*slots[i].desc, engine_.engine(), io[i] ? arena_.get() : pointers_[i]);
   }
 }
 

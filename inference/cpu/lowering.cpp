@@ -168,6 +168,17 @@ int Lowering::view(int parent, const dnnl::memory::desc& desc) {
   return add_slot(std::move(slot));
 }
 
+void Lowering::move_view(int view, std::size_t bytes) { program_.slots[static_cast<std::size_t>(view)].offset += bytes; }
+
+bool Lowering::place(int id, int parent, std::size_t bytes) {
+  Slot& slot = program_.slots[static_cast<std::size_t>(id)];
+  if (slot.kind != SlotKind::kArena || id == parent) return false;
+  slot.kind = SlotKind::kView;
+  slot.parent = parent;
+  slot.offset = bytes;
+  return true;
+}
+
 int Lowering::constant(const dnnl::memory::desc& desc, const dnnl::memory& source) {
   dnnl::memory made(desc, engine_);
   dnnl::reorder(source, made).execute(stream_, const_cast<dnnl::memory&>(source), made);

@@ -41,6 +41,11 @@ class Lowering {
   void bind(int value, int slot);
   // A slot aliasing `parent`'s bytes with layout `desc` (a sub-memory or reshaped descriptor).
   int view(int parent, const dnnl::memory::desc& desc);
+  // Moves view `view` `bytes` further into its parent.
+  void move_view(int view, std::size_t bytes);
+  // Turns arena slot `slot` into a view `bytes` into `parent` (whose producer then writes in
+  // place); false when the slot cannot move (not arena memory, already placed).
+  bool place(int slot, int parent, std::size_t bytes);
   // An engine-owned constant of layout `desc` filled by reordering `source` (plain) into it.
   int constant(const dnnl::memory::desc& desc, const dnnl::memory& source);
   // Appends a primitive step; args whose id is DNNL_ARG_DST are its writes, the others reads.
