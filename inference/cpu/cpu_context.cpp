@@ -112,6 +112,8 @@ void CpuContext::bind_io(std::span<const ConstTensorView> inputs, std::span<cons
     } else {
       p = pointers_[static_cast<std::size_t>(slot.parent)] + slot.offset;
     }
+    // Rebinding costs oneDNN an allocation: skip it when the caller reuses their buffers.
+    if (pointers_[static_cast<std::size_t>(id)] == p) continue;
     pointers_[static_cast<std::size_t>(id)] = p;
     if (memories_[static_cast<std::size_t>(id)]) memories_[static_cast<std::size_t>(id)].set_data_handle(p);
   }

@@ -47,6 +47,21 @@ bool lower_concat_in_place(Lowering& lowering, int index, int axis, dnnl::memory
   return true;
 }
 
+// Whether every Split output is a valid sub-memory of `desc` (piece boundaries on block edges).
+bool cuts_between_blocks(const Graph& graph, const Node& node, const dnnl::memory::desc& desc, int axis) {
+  dnnl::memory::dims offsets(desc.dims().size(), 0);
+  try {
+    for (int id : node.outputs) {
+      const dnnl::memory::dims dims = to_dims(graph.value(id).shape);
+      (void)desc.submemory_desc(dims, offsets);
+      offsets[static_cast<std::size_t>(axis)] += dims[static_cast<std::size_t>(axis)];
+    }
+  } catch (const dnnl::error&) {
+    return false;
+  }
+  return true;
+}
+
 }  // namespace
 
 void lower_concat(Lowering& lowering, int index) {
@@ -77,8 +92,13 @@ void lower_split(Lowering& lowering, int index) {
   const Node& node = graph.nodes[static_cast<std::size_t>(index)];
   const Shape& in = graph.value(node.inputs[0]).shape;
   const int axis = normalize_axis(node.attr_int("axis", 0), in.size());
-  const int src = lowering.with_type(lowering.slot_of(node.inputs[0]), lowering.compute_type(index), index);
-  const dnnl::memory::desc src_desc = *lowering.slot(src).desc;
+  int src = lowering.with_type(lowering.slot_of(node.inputs[0]), lowering.compute_type(index), index);
+  dnnl::memory::desc src_desc = *lowering.slot(src).desc;
+  if (!cuts_between_blocks(graph, node, src_desc, axis)) {
+    // A blocked layout (nChw8c on AVX2) cannot be cut inside a block: cut a channels-last copy.
+    src_desc = dnnl::memory::desc(src_desc.dims(), src_desc.data_type(), dnnl::memory::format_tag::nhwc);
+    src = lowering.convert(src, src_desc, index);
+  }
   dnnl::memory::dims offsets(in.size(), 0);
   for (int id : node.outputs) {
     const dnnl::memory::dims dims = to_dims(graph.value(id).shape);

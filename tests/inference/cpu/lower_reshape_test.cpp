@@ -26,11 +26,12 @@ TEST(ReshapeLowering, ChainsAreViewsAndMatchReference) {
   const Plan plan = build(graph, "cpu");
   EXPECT_EQ(count_impl(plan, "cpu.ref"), 0);
   const cpu::CpuEngine engine(plan, 1);
-  // One reorder out of the conv's layout (booked to Reshape); the reshapes themselves emit
-  // nothing, and the Sigmoid writes the caller's output directly.
+  // At most one reorder out of the conv's layout (booked to Reshape; none where oneDNN's conv
+  // writes plain already); the reshapes themselves emit nothing, and the Sigmoid writes the
+  // caller's output directly.
   std::map<std::string, int> steps;
   for (const cpu::Step& step : engine.program().steps) ++steps[plan.graph.nodes[static_cast<std::size_t>(step.node)].op_type];
-  EXPECT_EQ(steps["Reshape"], 1);
+  EXPECT_LE(steps["Reshape"], 1);
   EXPECT_EQ(steps["Unsqueeze"] + steps["Squeeze"] + steps["Flatten"], 0);
   EXPECT_EQ(steps["Sigmoid"], 1);
   EXPECT_LE(cpu_vs_reference(graph), kFp32Tolerance);
