@@ -1,6 +1,6 @@
 // Broadcast iteration for elementwise kernels: maps each output index to the input offsets of
 // NumPy-style (multidirectional) broadcasting. Plain reference code with fast paths for equal
-// shapes and scalar operands. Thread-safe (no shared state).
+// shapes and scalar operands; no allocation up to rank 8. Thread-safe (no shared state).
 #pragma once
 
 #include <array>
@@ -8,11 +8,14 @@
 #include <vector>
 
 #include "inference/core/shape.h"
+#include "inference/ops/rank_buffer.h"
 
 namespace detstream::inference::ops {
 
 // Strides of `input` as seen from `output` (0 along broadcast dimensions).
 std::vector<std::int64_t> broadcast_strides(const Shape& input, const Shape& output);
+// The same into `strides` (output.size() entries), without allocating.
+void broadcast_strides_into(const Shape& input, const Shape& output, std::int64_t* strides);
 
 // Calls fn(out_index, offsets) for every element of `out`, where offsets[i] indexes input i.
 template <std::size_t N, typename Fn>
@@ -29,16 +32,22 @@ void for_each_broadcast_n(const std::array<const Shape*, N>& inputs, const Shape
     return;
   }
   const std::size_t rank = out.size();
-  std::array<std::vector<std::int64_t>, N> strides;
-  for (std::size_t k = 0; k < N; ++k) strides[k] = broadcast_strides(*inputs[k], out);
-  std::vector<std::int64_t> index(rank, 0);
+  RankBuffer<std::int64_t, 8 * N> strides(rank * N);  // strides[d * N + k]
+  RankBuffer<std::int64_t> index(rank);
+  {
+    RankBuffer<std::int64_t> one(rank);
+    for (std::size_t k = 0; k < N; ++k) {
+      broadcast_strides_into(*inputs[k], out, one.data());
+      for (std::size_t d = 0; d < rank; ++d) strides[d * N + k] = one[d];
+    }
+  }
   for (std::int64_t i = 0; i < count; ++i) {
     fn(i, offsets);
     for (std::size_t d = rank; d-- > 0;) {
       ++index[d];
-      for (std::size_t k = 0; k < N; ++k) offsets[k] += strides[k][d];
+      for (std::size_t k = 0; k < N; ++k) offsets[k] += strides[d * N + k];
       if (index[d] < out[d]) break;
-      for (std::size_t k = 0; k < N; ++k) offsets[k] -= strides[k][d] * out[d];
+      for (std::size_t k = 0; k < N; ++k) offsets[k] -= strides[d * N + k] * out[d];
       index[d] = 0;
     }
   }

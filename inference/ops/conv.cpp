@@ -125,8 +125,8 @@ void compute_conv(const Node& node, std::span<const ConstTensorView> in, std::sp
   const ConstTensorView& x = in[0];
   const ConstTensorView& w = in[1];
   const float* bias = in.size() > 2 && in[2].data ? in[2].as<float>() : nullptr;
-  std::vector<std::int64_t> kernel(w.shape.begin() + 2, w.shape.end());
-  const Conv3d c = window3d_of(resolve_window(node, x.shape, kernel, false), x.shape);
+  const std::span<const std::int64_t> kernel(w.shape.data() + 2, w.shape.size() - 2);
+  const Conv3d c = resolve_window3d(node, x.shape, kernel, false);
   const std::int64_t batch = x.shape[0], group = node.attr_int("group", 1);
   const std::int64_t cin_g = w.shape[1], cout = w.shape[0], cout_g = cout / group;
   const std::int64_t depth = cin_g * c.k_plane(), in_plane = c.in_plane(), out_plane = c.out_plane();

@@ -3,6 +3,7 @@
 #pragma once
 
 #include <cstdint>
+#include <span>
 #include <vector>
 
 #include "inference/core/shape.h"
@@ -34,5 +35,9 @@ struct Window3d {
 
 // `input` is the N x C x spatial... shape the geometry was resolved for (at most 3 spatial dims).
 Window3d window3d_of(const WindowGeometry& g, const Shape& input);
+
+// resolve_window straight into a Window3d (1-3 spatial dimensions), reading the attributes in
+// place: what reference kernels call on every run, without allocating.
+Window3d resolve_window3d(const Node& node, const Shape& input, std::span<const std::int64_t> kernel, bool ceil_mode);
 
 }  // namespace detstream::inference::ops

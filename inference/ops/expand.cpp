@@ -24,8 +24,9 @@ std::vector<OutputInfo> infer_expand(const Node& node, std::span<const InputInfo
 }
 
 void expand(const Node&, std::span<const ConstTensorView> in, std::span<const TensorView> out) {
-  strided_copy(in[0].data, 0, broadcast_strides(in[0].shape, out[0].shape), out[0].shape, element_size(in[0].dtype),
-               out[0].data);
+  RankBuffer<std::int64_t> strides(out[0].shape.size());
+  broadcast_strides_into(in[0].shape, out[0].shape, strides.data());
+  strided_copy(in[0].data, 0, {strides.data(), strides.size()}, out[0].shape, element_size(in[0].dtype), out[0].data);
 }
 
 }  // namespace

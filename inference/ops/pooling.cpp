@@ -15,12 +15,14 @@ namespace detstream::inference::ops {
 
 namespace {
 
-std::vector<std::int64_t> pool_kernel(const Node& node, const Shape& x) {
+// kernel_shape, read in place (kernels call this on every run).
+const std::vector<std::int64_t>& pool_kernel(const Node& node, const Shape& x) {
   if (x.size() < 3 || x.size() > 5) {
     throw node_error(node, "input must be N x C x D1..Dk with 1 <= k <= 3, got " + to_string(x));
   }
-  if (!node.has_attribute("kernel_shape")) throw node_error(node, "attribute 'kernel_shape' is required");
-  std::vector<std::int64_t> kernel = node.attr_ints("kernel_shape");
+  const auto it = node.attributes.find("kernel_shape");
+  if (it == node.attributes.end()) throw node_error(node, "attribute 'kernel_shape' is required");
+  const std::vector<std::int64_t>& kernel = it->second.ints;
   if (kernel.size() != x.size() - 2) {
     throw node_error(node, "attribute 'kernel_shape' = " + list_string(kernel) + " does not match input " + to_string(x));
   }
@@ -31,7 +33,7 @@ std::vector<std::int64_t> pool_kernel(const Node& node, const Shape& x) {
 }
 
 Window3d pool_window(const Node& node, const Shape& x) {
-  return window3d_of(resolve_window(node, x, pool_kernel(node, x), node.attr_int("ceil_mode", 0) != 0), x);
+  return resolve_window3d(node, x, pool_kernel(node, x), node.attr_int("ceil_mode", 0) != 0);
 }
 
 Shape pooled_shape(const Node& node, const Shape& x) {

@@ -7,7 +7,6 @@
 
 #include "inference/ops/op_error.h"
 #include "inference/ops/op_list.h"
-#include "inference/ops/operand.h"
 
 namespace detstream::inference::ops {
 
@@ -84,6 +83,24 @@ std::vector<OutputInfo> infer_split(const Node& node, std::span<const InputInfo>
   return outs;
 }
 
+// Size of chunk `i` of `dim` split into `chunks` outputs, from the operands infer validated. Reads
+// them in place: this runs per frame and must not allocate.
+std::int64_t chunk_size(const Node& node, std::span<const ConstTensorView> in, std::int64_t dim, std::size_t chunks,
+                        std::size_t i) {
+  if (node.opset < 13) {
+    const auto it = node.attributes.find("split");
+    if (it != node.attributes.end()) return it->second.ints[i];
+  } else if (in.size() > 1 && in[1].data) {
+    return in[1].dtype == DataType::kInt32 ? in[1].as<std::int32_t>()[i] : in[1].as<std::int64_t>()[i];
+  }
+  const auto n = static_cast<std::int64_t>(chunks);
+  if (node.opset >= 18 && node.has_attribute("num_outputs")) {
+    const std::int64_t chunk = (dim + n - 1) / n;
+    return i + 1 < chunks ? chunk : dim - chunk * (n - 1);
+  }
+  return dim / n;
+}
+
 void split(const Node& node, std::span<const ConstTensorView> in, std::span<const TensorView> out) {
   const Shape& shape = in[0].shape;
   const auto axis = static_cast<std::size_t>(normalize_axis(node.attr_int("axis", 0), shape.size()));
@@ -92,19 +109,11 @@ void split(const Node& node, std::span<const ConstTensorView> in, std::span<cons
   for (std::size_t d = 0; d < axis; ++d) outer *= shape[d];
   for (std::size_t d = axis + 1; d < shape.size(); ++d) inner *= shape[d];
   const std::size_t in_row = static_cast<std::size_t>(shape[axis] * inner) * size;
-  // Sizes again from the operands: an absent output has no shape to read its size from.
-  std::vector<std::int64_t> given;
-  const bool has_sizes = node.opset < 13 ? node.has_attribute("split") : in.size() > 1 && in[1].data;
-  if (node.opset < 13) {
-    given = node.attr_ints("split");
-  } else if (has_sizes) {
-    given = read_ints(node, in[1], "split");
-  }
-  const std::vector<std::int64_t> sizes = split_sizes(node, has_sizes ? &given : nullptr, shape[axis]);
   const auto* src = in[0].as<std::byte>();
   std::size_t column = 0;
-  for (std::size_t i = 0; i < out.size() && i < sizes.size(); ++i) {
-    const std::size_t row = static_cast<std::size_t>(sizes[i] * inner) * size;
+  // Sizes come from the operands, not the output views: an absent output has no shape.
+  for (std::size_t i = 0; i < out.size(); ++i) {
+    const std::size_t row = static_cast<std::size_t>(chunk_size(node, in, shape[axis], out.size(), i) * inner) * size;
     if (out[i].data && row) {
       auto* dst = out[i].as<std::byte>();
       for (std::int64_t o = 0; o < outer; ++o) std::memcpy(dst + o * row, src + o * in_row + column, row);

@@ -2,6 +2,8 @@
 
 #include <cstring>
 
+#include "inference/ops/rank_buffer.h"
+
 namespace detstream::inference::ops {
 
 namespace {
@@ -23,7 +25,7 @@ void copy_row(const std::byte* src, std::int64_t stride, std::int64_t count, std
 
 }  // namespace
 
-void strided_copy(const void* src, std::int64_t offset, const std::vector<std::int64_t>& src_strides,
+void strided_copy(const void* src, std::int64_t offset, std::span<const std::int64_t> src_strides,
                   const Shape& out_shape, std::size_t element_bytes, void* dst) {
   const std::int64_t count = element_count(out_shape);
   if (count <= 0) return;
@@ -36,7 +38,7 @@ void strided_copy(const void* src, std::int64_t offset, const std::vector<std::i
   }
   const std::size_t rank = out_shape.size();
   const std::int64_t row = out_shape[rank - 1], inner_stride = src_strides[rank - 1];
-  std::vector<std::int64_t> index(rank - 1, 0);
+  RankBuffer<std::int64_t> index(rank - 1);
   std::int64_t src_offset = 0;
   for (std::int64_t done = 0; done < count; done += row) {
     copy_row(base + src_offset * size, inner_stride, row, element_bytes, out + done * size);

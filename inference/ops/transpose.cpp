@@ -1,6 +1,7 @@
 // Transpose: permutes dimensions by 'perm' (default: reversed). Any element type.
 #include "inference/ops/op_error.h"
 #include "inference/ops/op_list.h"
+#include "inference/ops/rank_buffer.h"
 #include "inference/ops/strided_copy.h"
 
 namespace detstream::inference::ops {
@@ -32,11 +33,16 @@ std::vector<OutputInfo> infer_transpose(const Node& node, std::span<const InputI
 }
 
 void transpose(const Node& node, std::span<const ConstTensorView> in, std::span<const TensorView> out) {
-  const std::vector<std::int64_t> perm = permutation(node, in[0].shape.size());
-  const std::vector<std::int64_t> dense = strides_of(in[0].shape);
-  std::vector<std::int64_t> strides(perm.size());
-  for (std::size_t i = 0; i < perm.size(); ++i) strides[i] = dense[static_cast<std::size_t>(perm[i])];
-  strided_copy(in[0].data, 0, strides, out[0].shape, element_size(in[0].dtype), out[0].data);
+  // perm was validated by infer; read it in place (this runs per frame).
+  const Shape& x = in[0].shape;
+  const std::size_t rank = x.size();
+  const auto it = node.attributes.find("perm");
+  RankBuffer<std::int64_t> dense(rank), strides(rank);
+  for (std::size_t i = rank, step = 1; i-- > 0; step *= static_cast<std::size_t>(x[i])) dense[i] = static_cast<std::int64_t>(step);
+  for (std::size_t i = 0; i < rank; ++i) {
+    strides[i] = dense[it == node.attributes.end() ? rank - 1 - i : static_cast<std::size_t>(it->second.ints[i])];
+  }
+  strided_copy(in[0].data, 0, {strides.data(), rank}, out[0].shape, element_size(in[0].dtype), out[0].data);
 }
 
 }  // namespace

@@ -106,9 +106,9 @@ void clip(const Node& node, std::span<const ConstTensorView> in, std::span<const
   dispatch_numeric(node, in[0].dtype, [&](auto tag) {
     using T = decltype(tag);
     T lo = std::numeric_limits<T>::lowest(), hi = std::numeric_limits<T>::max();
-    if (node.opset < 11) {
-      lo = static_cast<T>(node.attr_float("min", static_cast<float>(lo)));
-      hi = static_cast<T>(node.attr_float("max", static_cast<float>(hi)));
+    if (node.opset < 11) {  // float-only in those opsets: min/max attributes
+      if (node.has_attribute("min")) lo = static_cast<T>(node.attr_float("min", 0.0f));
+      if (node.has_attribute("max")) hi = static_cast<T>(node.attr_float("max", 0.0f));
     } else {
       if (in.size() > 1 && in[1].data) lo = *in[1].as<T>();
       if (in.size() > 2 && in[2].data) hi = *in[2].as<T>();
