@@ -4,6 +4,8 @@
 // decoder produces.
 #pragma once
 
+#include <algorithm>
+
 namespace detstream::postprocess {
 
 struct Box {
@@ -25,7 +27,14 @@ struct Detection {
 };
 
 // Intersection over union, 0 when the union is empty. The NMS uses its own torchvision-exact
-// arithmetic; this is the general-purpose version (tests, tracking, comparisons).
-float iou(const Box& a, const Box& b);
+// arithmetic; this is the general-purpose version (tests, tracking, comparisons). Inline so that
+// code linking only the engine (the app tests) can use it.
+inline float iou(const Box& a, const Box& b) {
+  const float w = std::max(0.0f, std::min(a.x2, b.x2) - std::max(a.x1, b.x1));
+  const float h = std::max(0.0f, std::min(a.y2, b.y2) - std::max(a.y1, b.y1));
+  const float inter = w * h;
+  const float uni = a.area() + b.area() - inter;
+  return uni > 0.0f ? inter / uni : 0.0f;
+}
 
 }  // namespace detstream::postprocess

@@ -37,6 +37,8 @@ void draw_label(cv::Mat& image, const std::string& text, cv::Point corner, const
   const cv::Size size = cv::getTextSize(text, cv::FONT_HERSHEY_SIMPLEX, font_scale, font_thickness, &baseline);
   const int height = size.height + 3;
   const bool above = corner.y >= height;  // room above the box?
+  // Shifted left when it would run off the right edge (boxes touching the border are common).
+  corner.x = std::max(0, std::min(corner.x, image.cols - size.width));
   const cv::Point top_left(corner.x, above ? corner.y - height : corner.y);
   const cv::Point bottom_right(corner.x + size.width, above ? corner.y : corner.y + height);
   cv::rectangle(image, top_left, bottom_right, color, cv::FILLED, cv::LINE_AA);
@@ -56,7 +58,9 @@ void draw_detections(cv::Mat& image, std::span<const postprocess::Detection> det
                      const postprocess::ClassNames& names, const OverlayStyle& style) {
   if (image.empty() || image.type() != CV_8UC3) throw inference::Error("overlay: expected a non-empty 8-bit BGR image");
   const int line_width = style.line_width > 0 ? style.line_width : auto_line_width(image);
-  for (const postprocess::Detection& d : detections) {
+  // Least confident first, so that the most confident labels end up on top where they overlap.
+  for (auto it = detections.rbegin(); it != detections.rend(); ++it) {
+    const postprocess::Detection& d = *it;
     const cv::Scalar color = class_color(d.class_id);
     const cv::Point p1(static_cast<int>(d.box.x1), static_cast<int>(d.box.y1));
     const cv::Point p2(static_cast<int>(d.box.x2), static_cast<int>(d.box.y2));

@@ -1,5 +1,7 @@
 // Overlay: draws detections onto a BGR image in place, Ultralytics-style: a per-class coloured
-// box and a filled label "name 0.91" above it (inside the box when there is no room above).
+// box and a filled label "name 0.91" above it (inside the box when there is no room above),
+// kept inside the image. Detections are drawn in reverse order, so with the decoder's
+// confidence-sorted output the most confident labels are drawn last (on top).
 // Line width and font scale follow the image size unless the style fixes them. Stateless;
 // thread-safe for distinct images.
 #pragma once

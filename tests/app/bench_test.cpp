@@ -17,34 +17,16 @@
 
 #include "inference/backend.h"
 #include "support/shared_data.h"
+#include "support/subprocess.h"
 
 namespace {
 
 namespace fs = std::filesystem;
 
-struct ProcessResult {
-  int exit_code = -1;
-  std::string output;  // stdout and stderr together
-};
-
-std::string quoted(const std::string& text) {
-  std::string out = "'";
-  for (char c : text) out += c == '\'' ? std::string("'\\''") : std::string(1, c);
-  return out + "'";
-}
-
-ProcessResult run_command(const std::string& command) {
-  ProcessResult result;
-  FILE* pipe = popen((command + " 2>&1").c_str(), "r");
-  if (!pipe) return result;
-  std::array<char, 4096> buffer{};
-  while (std::size_t n = std::fread(buffer.data(), 1, buffer.size(), pipe)) result.output.append(buffer.data(), n);
-  const int status = pclose(pipe);
-  result.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-  return result;
-}
-
-std::string detstream_binary() { return std::string(DETSTREAM_BINARY_DIR) + "/app/detstream"; }
+using ProcessResult = detstream::testing::CommandResult;
+using detstream::testing::detstream_binary;
+const auto quoted = detstream::testing::shell_quote;
+const auto run_command = detstream::testing::run_shell;
 
 #define REQUIRE_DETSTREAM_BINARY()                                                                       \
   if (!fs::exists(detstream_binary())) {                                                                 \

@@ -2,11 +2,6 @@
 // samples; throughput from batch and mean latency.
 #include "app/latency_stats.h"
 
-// app/*.cpp compile into the detstream executable only (app/CMakeLists.txt), and app_tests links
-// detstream_inference, so this test compiles the one dependency-free unit it checks itself. Drop
-// this include when app code becomes a library that app_tests links.
-#include "app/latency_stats.cpp"  // NOLINT(bugprone-suspicious-include)
-
 #include <gtest/gtest.h>
 
 #include <cmath>

@@ -19,6 +19,14 @@ TEST(DetectionJson, WritesTheDocumentedShapeInOrder) {
   EXPECT_FLOAT_EQ(second.at("box_xyxy")[3].get<float>(), 40.0f);
 }
 
+TEST(DetectionJson, NumbersPrintAsTheirShortestFloatForm) {
+  const std::vector<Detection> detections{{0, 0.9071069359779358f, {671.8162231445313f, 1, 2, 3}}};
+  const std::string text = detections_to_json("a.jpg", detections, {"person"}).dump();
+  EXPECT_NE(text.find("\"confidence\":0.90710694,"), std::string::npos) << text;  // 8 digits: a float's shortest
+  EXPECT_NE(text.find("671.8162"), std::string::npos) << text;
+  EXPECT_EQ(text.find("671.8162231445313"), std::string::npos) << text;
+}
+
 TEST(DetectionJson, EmptyListStaysAnArray) {
   const auto json = detections_to_json("x.png", {}, {});
   EXPECT_TRUE(json.at("detections").is_array());
