@@ -32,6 +32,12 @@ EnqueueTiming time_enqueue(BackendContext& context, int warmup, int iterations) 
   return cuda_context->time(warmup, iterations);
 }
 
+std::vector<LayerProfile> profile_layers(BackendContext& context, int repeats) {
+  auto* cuda_context = dynamic_cast<CudaContext*>(&context);
+  if (!cuda_context) throw Error("profile_layers needs a context of the cuda backend");
+  return cuda_context->profile_layers(repeats);
+}
+
 std::string describe_context(const BackendContext& context) {
   const auto* cuda_context = dynamic_cast<const CudaContext*>(&context);
   if (!cuda_context) throw Error("describe_context needs a context of the cuda backend");
@@ -148,6 +154,7 @@ class CudaBackend final : public Backend {
 
   std::unique_ptr<BackendEngine> prepare(const Plan& plan, int) const override {
     cuda::LoweringOptions options = cuda::lowering_options_from_environment();
+    if (plan.precision != Precision::kFp16) options.conv_strided_input = options.conv_strided_output = false;
     try {
       return std::make_unique<cuda::CudaEngine>(plan, options);
     } catch (const cuda::CudaError&) {

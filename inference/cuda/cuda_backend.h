@@ -8,6 +8,7 @@
 #pragma once
 
 #include <string>
+#include <vector>
 
 #include "inference/backend.h"
 
@@ -31,6 +32,16 @@ struct EnqueueTiming {
 };
 // `context` must come from the cuda backend; throws Error otherwise or on a CUDA failure.
 EnqueueTiming time_enqueue(BackendContext& context, int warmup, int iterations);
+
+// Device time of each layer run alone (mean of `repeats` back-to-back launches, plain launches),
+// in execution order; `node` is the graph node (-1 for copies the lowering added), `tactic` the
+// implementation chosen for a convolution.
+struct LayerProfile {
+  int node = -1;
+  std::string tactic;
+  double ms = 0.0;
+};
+std::vector<LayerProfile> profile_layers(BackendContext& context, int repeats);
 
 // A short description of the context's engine: arena and workspace bytes, step counts, whether
 // the CUDA graph is in use and why not.

@@ -48,7 +48,7 @@ LoweringOptions lowering_options_from_environment() {
   LoweringOptions options;
   if (env_is("DETSTREAM_CUDA_LAYOUT", "nchw")) options.feature_nhwc = false;
   if (env_is("DETSTREAM_CUDA_CONCAT_IN_PLACE", "0")) options.concat_in_place = false;
-  if (env_is("DETSTREAM_CUDA_STRIDED_CONV", "1")) options.conv_strided_input = options.conv_strided_output = true;
+  options.conv_strided_input = options.conv_strided_output = !env_is("DETSTREAM_CUDA_STRIDED_CONV", "0");
   return options;
 }
 
@@ -105,7 +105,9 @@ void CudaContext::initialise() {
   const LoweredGraph& lowered = engine.lowered();
   arena_ = DeviceBuffer(std::max<std::size_t>(lowered.arena_bytes, 1));
   // NaN everywhere (0xFF bytes in fp16 and fp32): a read of memory nothing wrote shows in outputs.
-  DETSTREAM_CUDA_CHECK(cudaMemset(arena_.get(), 0xFF, arena_.size()));
+  // On this context's own stream: a non-blocking stream does not wait for the legacy default one.
+  DETSTREAM_CUDA_CHECK(cudaMemsetAsync(arena_.get(), 0xFF, arena_.size(), stream_));
+  DETSTREAM_CUDA_CHECK(cudaStreamSynchronize(stream_));
   workspace_ = DeviceBuffer(engine.workspace_bytes());
   for (const TensorRef& in : lowered.input_staging) pinned_inputs_.emplace_back(static_cast<std::size_t>(in.count()) * sizeof(float));
   for (const TensorRef& out : lowered.output_staging) pinned_outputs_.emplace_back(static_cast<std::size_t>(out.count()) * sizeof(float));
@@ -287,16 +289,49 @@ EnqueueTiming CudaContext::time(int warmup, int iterations) {
 }
 
 std::string CudaContext::describe() const {
-  std::size_t convs = 0;
-  for (const auto& layer : engine_.layers()) convs += layer->is_conv() ? 1 : 0;
+  std::size_t convs = 0, igemm = 0;
+  for (const auto& layer : engine_.layers()) {
+    convs += layer->is_conv() ? 1 : 0;
+    igemm += layer->tactic().rfind("igemm", 0) == 0 ? 1 : 0;
+  }
   const LoweringOptions& o = engine_.options();
   std::ostringstream text;
   text << "arena " << engine_.lowered().arena_bytes << " bytes, workspace " << engine_.workspace_bytes() << " bytes, "
-       << engine_.layers().size() << " layers (" << convs << " cuDNN convolutions), layout "
+       << engine_.layers().size() << " layers (" << convs << " convolutions: " << igemm << " implicit-GEMM kernel, "
+       << convs - igemm << " cuDNN), layout "
        << (o.feature_nhwc ? "NHWC" : "NCHW") << ", concat in place " << (o.concat_in_place ? "on" : "off")
        << ", strided conv " << (o.conv_strided_input ? "on" : "off") << ", CUDA graph "
        << (graph_note_.empty() ? (graph_enabled_ ? "not captured yet" : "off") : graph_note_);
   return text.str();
+}
+
+}  // namespace detstream::inference::cuda
+
+namespace detstream::inference::cuda {
+
+std::vector<LayerProfile> CudaContext::profile_layers(int repeats) {
+  DETSTREAM_CUDA_CHECK(cudaSetDevice(engine_.device()));
+  copy_inputs_to_device();
+  enqueue_layers(false);
+  DETSTREAM_CUDA_CHECK(cudaStreamSynchronize(stream_));
+  const LaunchArgs args = launch_args();
+  cudaEvent_t begin = nullptr, end = nullptr;
+  DETSTREAM_CUDA_CHECK(cudaEventCreate(&begin));
+  DETSTREAM_CUDA_CHECK(cudaEventCreate(&end));
+  std::vector<LayerProfile> profile;
+  for (const auto& layer : engine_.layers()) {
+    layer->enqueue(args);  // warm
+    DETSTREAM_CUDA_CHECK(cudaEventRecord(begin, stream_));
+    for (int i = 0; i < repeats; ++i) layer->enqueue(args);
+    DETSTREAM_CUDA_CHECK(cudaEventRecord(end, stream_));
+    DETSTREAM_CUDA_CHECK(cudaEventSynchronize(end));
+    float ms = 0.0f;
+    DETSTREAM_CUDA_CHECK(cudaEventElapsedTime(&ms, begin, end));
+    profile.push_back({layer->node(), layer->tactic(), ms / static_cast<float>(std::max(repeats, 1))});
+  }
+  cudaEventDestroy(begin);
+  cudaEventDestroy(end);
+  return profile;
 }
 
 }  // namespace detstream::inference::cuda

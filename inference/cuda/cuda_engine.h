@@ -57,6 +57,7 @@ class CudaContext final : public BackendContext {
   std::span<const double> last_node_times_ms() const override { return node_times_; }
 
   EnqueueTiming time(int warmup, int iterations);
+  std::vector<LayerProfile> profile_layers(int repeats);
   std::string describe() const;
 
  private:
@@ -82,8 +83,8 @@ class CudaContext final : public BackendContext {
   std::vector<double> node_times_;
 };
 
-// Options of prepare(): defaults, overridden by DETSTREAM_CUDA_LAYOUT=nchw,
-// DETSTREAM_CUDA_CONCAT_IN_PLACE=0 and DETSTREAM_CUDA_STRIDED_CONV=1.
+// Options of prepare(): NHWC, concatenation in place, strided convolutions (fp16); turned off by
+// DETSTREAM_CUDA_LAYOUT=nchw, DETSTREAM_CUDA_CONCAT_IN_PLACE=0 and DETSTREAM_CUDA_STRIDED_CONV=0.
 LoweringOptions lowering_options_from_environment();
 
 }  // namespace detstream::inference::cuda

@@ -6,18 +6,22 @@ namespace detstream::inference::cuda {
 
 namespace {
 
+// 32-bit index arithmetic: the host checks that counts and offsets stay below 2^31.
 __global__ void elementwise_kernel(ElementwiseParams p) {
-  const std::int64_t step = static_cast<std::int64_t>(gridDim.x) * blockDim.x;
-  for (std::int64_t i = static_cast<std::int64_t>(blockIdx.x) * blockDim.x + threadIdx.x; i < p.count; i += step) {
-    std::int64_t rest = i, oa = 0, ob = 0, oy = 0;
+  const unsigned count = static_cast<unsigned>(p.count);
+  const unsigned step = gridDim.x * blockDim.x;
+  for (unsigned i = blockIdx.x * blockDim.x + threadIdx.x; i < count; i += step) {
+    unsigned rest = i;
+    int oa = 0, ob = 0, oy = 0;
 #pragma unroll
     for (int d = kMaxRank - 1; d >= 0; --d) {
       if (d >= p.rank) continue;
-      const std::int64_t c = rest % p.dims[d];
-      rest /= p.dims[d];
-      oa += c * p.a.strides[d];
-      ob += c * p.b.strides[d];
-      oy += c * p.y.strides[d];
+      const unsigned dim = static_cast<unsigned>(p.dims[d]);
+      const int c = static_cast<int>(rest % dim);
+      rest /= dim;
+      oa += c * static_cast<int>(p.a.strides[d]);
+      ob += c * static_cast<int>(p.b.strides[d]);
+      oy += c * static_cast<int>(p.y.strides[d]);
     }
     const float a = load(p.a, oa);
     float v = a;

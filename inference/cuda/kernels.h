@@ -68,3 +68,28 @@ struct SoftmaxParams {
 void launch_softmax(const SoftmaxParams& params, cudaStream_t stream);
 
 }  // namespace detstream::inference::cuda
+
+namespace detstream::inference::cuda {
+
+// Implicit-GEMM convolution on tensor cores: NHWC fp16 input and output (channel stride 1, the
+// other strides free, so inputs may be channel slices and outputs may go into a concatenation),
+// weights K x R x S x C fp16, bias fp32, fused activation, fp32 accumulation. Needs C and K
+// multiples of 8 and every offset and pixel stride a multiple of 8 elements (16-byte vectors).
+struct ConvIgemmParams {
+  const void* x = nullptr;
+  const void* w = nullptr;
+  const float* bias = nullptr;  // may be null
+  void* y = nullptr;
+  int n = 0, c = 0, h = 0, w_in = 0;
+  int k = 0, r = 1, s = 1;
+  int out_h = 0, out_w = 0;
+  int stride_h = 1, stride_w = 1, pad_h = 0, pad_w = 0, dilation_h = 1, dilation_w = 1;
+  long long x_sn = 0, x_sh = 0, x_sw = 0;
+  long long y_sn = 0, y_sh = 0, y_sw = 0;
+  int activation = kActNone;
+};
+enum ConvTile : int { kTile128x64 = 0, kTile64x64, kTile64x32, kTile32x64, kTile32x32, kConvTileCount };
+const char* conv_tile_name(int tile);
+void launch_conv_igemm(const ConvIgemmParams& params, int tile, cudaStream_t stream);
+
+}  // namespace detstream::inference::cuda

@@ -9,6 +9,7 @@
 
 #include <cstddef>
 #include <memory>
+#include <string>
 #include <vector>
 
 #include "inference/cuda/kernels.h"
@@ -38,6 +39,7 @@ class Layer {
   virtual void enqueue(const LaunchArgs& args) const = 0;
   virtual std::size_t workspace_bytes() const { return 0; }
   virtual bool is_conv() const { return false; }
+  virtual std::string tactic() const { return ""; }  // the implementation chosen at build time
   int node() const { return node_; }  // graph node, -1 for copies the lowering added
 
  private:

@@ -63,6 +63,11 @@ ElementwiseParams elementwise_params(const std::vector<const TensorRef*>& operan
   }
   p.y.dtype = y.dtype == DataType::kFloat16 ? kKernelF16 : kKernelF32;
   for (int d = 0; d < p.rank; ++d) p.y.strides[d] = space.strides.back()[static_cast<std::size_t>(d)];
+  for (const auto& strides : space.strides) {  // the kernel computes offsets in 32 bits
+    std::int64_t reach = 0;
+    for (std::size_t d = 0; d < strides.size(); ++d) reach += (space.dims[d] - 1) * (strides[d] < 0 ? -strides[d] : strides[d]);
+    check_count(reach);
+  }
   return p;
 }
 

@@ -44,7 +44,7 @@ std::vector<std::int64_t> ints_input_or_attr(const Graph& g, const Node& node, s
 class Lowerer {
  public:
   Lowerer(const Graph& graph, Precision precision, const LoweringOptions& options)
-      : g_(graph), feature_dtype_(feature_dtype(precision)), opt_(options) {}
+      : g_(graph), precision_(precision), feature_dtype_(feature_dtype(precision)), opt_(options) {}
 
   LoweredGraph run() {
     out_.values.resize(g_.values.size());
@@ -87,29 +87,40 @@ class Lowerer {
   bool computed_nhwc(int id) const { return feature(id) && opt_.feature_nhwc; }
 
   // --- concat in place ------------------------------------------------------------------
-  bool feeds_conv(int id) const {
+  bool strided_input_ok(const Node& conv) const {
+    return opt_.conv_strided_input && strided_conv_capable(g_, conv, precision_, opt_);
+  }
+
+  // Whether `id`, or a view of it, is read by a convolution (any: `all`; else only ones that need
+  // packed input).
+  bool feeds_conv(int id, bool all) const {
     for (int c : consumers_[static_cast<std::size_t>(id)]) {
       const Node& node = g_.nodes[static_cast<std::size_t>(c)];
-      if (node.op_type == "Conv" && node.inputs[0] == id) return true;
+      if (node.op_type == "Conv" && node.inputs[0] == id && (all || !strided_input_ok(node))) return true;
       if (is_view(node.op_type))
         for (int out : node.outputs)
-          if (out != kNoValue && feeds_conv(out)) return true;
+          if (out != kNoValue && feeds_conv(out, all)) return true;
     }
     return false;
   }
 
-  bool can_place(int id, int concat_out) const {
+  bool can_place(int id, int concat_out, const TensorRef& slot) const {
     const Value& v = g_.value(id);
     if (v.is_constant() || g_.is_graph_output(id) || out_.values[static_cast<std::size_t>(id)].valid()) return false;
     if (std::find(g_.inputs.begin(), g_.inputs.end(), id) != g_.inputs.end()) return false;
     const int p = producer_[static_cast<std::size_t>(id)];
     if (p < 0) return false;
     const std::string& op = g_.nodes[static_cast<std::size_t>(p)].op_type;
+    const bool conv = op == "Conv";
     const bool writes_strided = is_binary(op) || is_unary(op) || op == "MaxPool" || op == "Resize" || op == "Softmax" ||
-                                op == "Concat" || (op == "Conv" && opt_.conv_strided_output);
+                                op == "Concat" ||
+                                (conv && opt_.conv_strided_output && feature(id) &&
+                                 strided_conv_capable(g_, g_.nodes[static_cast<std::size_t>(p)], precision_, opt_));
     if (!writes_strided) return false;
     if (feature(id) != feature(concat_out) || v.shape.size() != g_.value(concat_out).shape.size()) return false;
-    if (!opt_.conv_strided_input && feeds_conv(id)) return false;
+    if (feeds_conv(id, false)) return false;
+    // The convolution kernel moves 16-byte vectors: its tensors must start and step at 8 elements.
+    if ((conv || feeds_conv(id, true)) && !vector_aligned(slot)) return false;
     return true;
   }
 
@@ -129,8 +140,9 @@ class Lowerer {
           continue;
         }
         const std::int64_t size = g_.value(id).shape[static_cast<std::size_t>(axis)];
-        if (std::count(node.inputs.begin(), node.inputs.end(), id) == 1 && can_place(id, o)) {
-          out_.values[static_cast<std::size_t>(id)] = slice_view(target, axis, start, size);
+        const TensorRef slot = slice_view(target, axis, start, size);
+        if (std::count(node.inputs.begin(), node.inputs.end(), id) == 1 && can_place(id, o, slot)) {
+          out_.values[static_cast<std::size_t>(id)] = slot;
         }
         start += size;
         ++i;
@@ -154,9 +166,10 @@ class Lowerer {
       if (concat.inputs[i + k] != split.outputs[k]) return 0;
       if (std::count(concat.inputs.begin(), concat.inputs.end(), split.outputs[k]) != 1) return 0;
     }
-    if (!can_place(source, concat.outputs[0])) return 0;
     const std::int64_t size = g_.value(source).shape[static_cast<std::size_t>(axis)];
-    out_.values[static_cast<std::size_t>(source)] = slice_view(target, axis, start, size);
+    const TensorRef slot = slice_view(target, axis, start, size);
+    if (!can_place(source, concat.outputs[0], slot)) return 0;
+    out_.values[static_cast<std::size_t>(source)] = slot;
     start += size;
     return split.outputs.size();
   }
@@ -295,8 +308,8 @@ class Lowerer {
     const bool nhwc = computed_nhwc(y);
     TensorRef x = input_ref(node, node.inputs[0]);
     const bool packed = nhwc ? is_packed_nhwc(x) : is_packed_row_major(x);
-    const bool unit_inner = x.shape.size() == 4 && x.strides[nhwc ? 1 : 3] == 1;
-    if (x.dtype != dtype || !(packed || (opt_.conv_strided_input && unit_inner))) {
+    const bool strided_ok = nhwc && strided_input_ok(node) && vector_aligned(x);
+    if (x.dtype != dtype || !(packed || strided_ok)) {
       const TensorRef packed_x = new_root(x.shape, dtype, nhwc);
       add_copy(x, packed_x, index);
       x = packed_x;
@@ -415,6 +428,7 @@ class Lowerer {
   }
 
   const Graph& g_;
+  Precision precision_;
   DataType feature_dtype_;
   LoweringOptions opt_;
   std::vector<char> feature_;
@@ -424,6 +438,19 @@ class Lowerer {
 };
 
 }  // namespace
+
+bool strided_conv_capable(const Graph& graph, const Node& node, Precision precision, const LoweringOptions& options) {
+  if (precision != Precision::kFp16 || !options.feature_nhwc || node.op_type != "Conv") return false;
+  if (node.attr_int("group", 1) != 1 || !node.has_input(1)) return false;
+  const Shape& w = graph.value(node.inputs[1]).shape;
+  const Shape& x = graph.value(node.inputs[0]).shape;
+  return w.size() == 4 && x.size() == 4 && x[1] % 8 == 0 && w[0] % 8 == 0;
+}
+
+bool vector_aligned(const TensorRef& ref) {
+  if (ref.shape.size() != 4 || ref.strides[1] != 1 || ref.offset % 8 != 0) return false;
+  return ref.strides[0] % 8 == 0 && ref.strides[2] % 8 == 0 && ref.strides[3] % 8 == 0;
+}
 
 DataType feature_dtype(Precision precision) {
   return precision == Precision::kFp16 ? DataType::kFloat16 : DataType::kFloat32;

@@ -49,9 +49,18 @@ struct Step {
 struct LoweringOptions {
   bool feature_nhwc = true;         // feature-map layout: NHWC (true) or NCHW
   bool concat_in_place = true;
-  bool conv_strided_input = false;  // the convolution accepts non-packed X (else a copy packs it)
-  bool conv_strided_output = false; // the convolution writes non-packed Y (lets Conv outputs go in place)
+  // Convolutions that can (strided_conv_capable) read non-packed X and write non-packed Y, so
+  // their inputs may be channel slices and their outputs go into a concatenation in place.
+  bool conv_strided_input = false;
+  bool conv_strided_output = false;
 };
+
+// Whether the implicit-GEMM convolution can run `node` on strided NHWC fp16 tensors: 2-D, one
+// group, input and output channels multiples of 8. (Offsets and strides must also be multiples of
+// 8 elements: vector_aligned.)
+bool strided_conv_capable(const Graph& graph, const Node& node, Precision precision, const LoweringOptions& options);
+// NHWC with unit channel stride and offset/other strides multiples of 8 elements (16 bytes).
+bool vector_aligned(const TensorRef& ref);
 
 struct LoweredGraph {
   std::vector<TensorRef> values;          // by value id; invalid for values no step reads (weights)

@@ -8,6 +8,7 @@
 #include <thread>
 
 #include "graph_fixtures.h"
+#include "inference/cuda/lowering.h"
 #include "lowered_interpreter.h"
 #include "support/tensor_compare.h"
 #include "tests/inference/cuda/cuda_test_support.h"
@@ -41,18 +42,59 @@ class ScopedEnv {
 
 TEST(CudaGpu, MiniYoloMatchesTheCpuInFp32AndFp16UnderEveryLoweringOption) {
   DETSTREAM_REQUIRE_CUDA_DEVICE();
-  for (std::int64_t batch : {1, 3}) {
-    const Graph g = testing::mini_yolo(batch);
-    const std::vector<Tensor> inputs{testing::random_tensor({batch, 3, 12, 10}, 11, 0.0f, 1.0f)};
-    const Tensor expected = cpu_expected(g, inputs);
-    const std::vector<std::pair<const char*, const char*>> variants{
-        {"DETSTREAM_CUDA_DEFAULTS", "1"}, {"DETSTREAM_CUDA_STRIDED_CONV", "1"},
-        {"DETSTREAM_CUDA_LAYOUT", "nchw"}, {"DETSTREAM_CUDA_CONCAT_IN_PLACE", "0"}, {"DETSTREAM_CUDA_GRAPH", "0"}};
-    for (const auto& [name, value] : variants) {
-      const ScopedEnv env(name, value);
-      EXPECT_LT(rel_l2(testing::run_cuda(g, Precision::kFp32, inputs)[0], expected), 1e-5) << name << " batch " << batch;
-      EXPECT_LT(rel_l2(testing::run_cuda(g, Precision::kFp16, inputs)[0], expected), 5e-3) << name << " batch " << batch;
+  for (std::int64_t width : {1, 8})
+    for (std::int64_t batch : {1, 3}) {
+      const Graph g = testing::mini_yolo(batch, width);
+      const std::vector<Tensor> inputs{testing::random_tensor({batch, 3, 12, 10}, 11, 0.0f, 1.0f)};
+      const Tensor expected = cpu_expected(g, inputs);
+      const std::vector<std::pair<const char*, const char*>> variants{
+          {"DETSTREAM_CUDA_DEFAULTS", "1"}, {"DETSTREAM_CUDA_STRIDED_CONV", "0"}, {"DETSTREAM_CUDA_LAYOUT", "nchw"},
+          {"DETSTREAM_CUDA_CONCAT_IN_PLACE", "0"}, {"DETSTREAM_CUDA_GRAPH", "0"}, {"DETSTREAM_CUDA_CONV", "cudnn"},
+          {"DETSTREAM_CUDA_CONV", "igemm"}};
+      for (const auto& [name, value] : variants) {
+        const ScopedEnv env(name, value);
+        const std::string where = std::string(name) + "=" + value + " width " + std::to_string(width) + " batch " + std::to_string(batch);
+        EXPECT_LT(rel_l2(testing::run_cuda(g, Precision::kFp32, inputs)[0], expected), 1e-5) << where;
+        EXPECT_LT(rel_l2(testing::run_cuda(g, Precision::kFp16, inputs)[0], expected), 5e-3) << where;
+      }
     }
+}
+
+// The implicit-GEMM kernel on geometries yolov8n does not have: dilation, padding 0 and 2,
+// stride 3, a 5x5 kernel, 7 x 5 and 1 x 1 images, several output tiles, ReLU and sigmoid.
+TEST(CudaGpu, ImplicitGemmConvolutionMatchesTheReferenceOnOddGeometries) {
+  DETSTREAM_REQUIRE_CUDA_DEVICE();
+  const ScopedEnv env("DETSTREAM_CUDA_CONV", "igemm");
+  struct Case {
+    std::int64_t n, c, h, w, k, kernel, stride, pad, dilation;
+    const char* activation;
+  };
+  const std::vector<Case> cases{{2, 16, 13, 11, 24, 3, 2, 1, 1, "silu"}, {1, 8, 7, 5, 8, 3, 1, 2, 2, "relu"},
+                                {3, 32, 9, 9, 136, 1, 1, 0, 1, ""},      {1, 24, 17, 15, 16, 5, 3, 2, 1, "sigmoid"},
+                                {5, 64, 1, 1, 72, 1, 1, 0, 1, "silu"}};
+  for (const Case& k : cases) {
+    testing::TestGraph t;
+    const int x = t.input("x", {k.n, k.c, k.h, k.w});
+    const std::int64_t eff = (k.kernel - 1) * k.dilation + 1;
+    const Shape out{k.n, k.k, (k.h + 2 * k.pad - eff) / k.stride + 1, (k.w + 2 * k.pad - eff) / k.stride + 1};
+    Attributes a{{"kernel_shape", Attribute::of_ints({k.kernel, k.kernel})},
+                 {"strides", Attribute::of_ints({k.stride, k.stride})},
+                 {"pads", Attribute::of_ints({k.pad, k.pad, k.pad, k.pad})},
+                 {"dilations", Attribute::of_ints({k.dilation, k.dilation})}};
+    if (*k.activation) a["activation"] = Attribute::of_string(k.activation);
+    t.output(t.op("Conv", {x, t.random("w", {k.k, k.c, k.kernel, k.kernel}, 0.3f), t.random("b", {k.k})}, out, a));
+    const std::vector<Tensor> inputs{testing::random_tensor({k.n, k.c, k.h, k.w}, 4)};
+    const auto expected = testing::run_reference(t.graph, inputs);
+    ASSERT_TRUE(expected.has_value());
+    const Plan plan = testing::plan_for(cuda_backend(), t.graph, Precision::kFp16);
+    auto engine = cuda_backend().prepare(plan, 0);
+    auto context = engine->create_context();
+    EXPECT_NE(cuda::describe_context(*context).find("1 implicit-GEMM"), std::string::npos) << cuda::describe_context(*context);
+    Tensor got(DataType::kFloat32, out);
+    const ConstTensorView in_view = inputs[0].view();
+    const TensorView out_view = got.view();
+    ASSERT_TRUE(context->execute({&in_view, 1}, {&out_view, 1}));
+    EXPECT_LT(rel_l2(got, (*expected)[0]), 2e-3) << "n " << k.n << " c " << k.c << " k " << k.k << " kernel " << k.kernel;
   }
 }
 

@@ -77,31 +77,33 @@ class TestGraph {
   std::mt19937 rng_{12345};
 };
 
-// Miniature YOLOv8: input N x 3 x 12 x 10, output N x 7 x 120 (4 box + 3 class rows).
-inline Graph mini_yolo(std::int64_t n) {
+// Miniature YOLOv8: input N x 3 x 12 x 10, output N x 7 x 120 (4 box + 3 class rows). Channel
+// counts are odd multiples of `width` (width 8 makes them multiples of 8, as in real models).
+inline Graph mini_yolo(std::int64_t n, std::int64_t width = 1) {
   TestGraph t;
+  const std::int64_t k = width;
   const int x = t.input("images", {n, 3, 12, 10});
-  const int c0 = t.conv(x, 8, 3, 2, true);                       // n x 8 x 6 x 5
-  const int c1 = t.conv(c0, 10, 1, 1, true);                     // C2f: cv1
-  const auto halves = t.node("Split", {c1, t.ints("split", {5, 5})}, {{n, 5, 6, 5}, {n, 5, 6, 5}},
+  const int c0 = t.conv(x, 8 * k, 3, 2, true);                   // n x 8k x 6 x 5
+  const int c1 = t.conv(c0, 10 * k, 1, 1, true);                 // C2f: cv1
+  const auto halves = t.node("Split", {c1, t.ints("split", {5 * k, 5 * k})}, {{n, 5 * k, 6, 5}, {n, 5 * k, 6, 5}},
                              {{"axis", Attribute::of_int(1)}});
-  const int m = t.conv(halves[1], 5, 3, 1, true);
-  const int sum = t.op("Add", {halves[1], m}, {n, 5, 6, 5});
-  const int cat = t.op("Concat", {halves[0], halves[1], sum}, {n, 15, 6, 5}, {{"axis", Attribute::of_int(1)}});
-  const int c2 = t.conv(cat, 6, 1, 1, true);
+  const int m = t.conv(halves[1], 5 * k, 3, 1, true);
+  const int sum = t.op("Add", {halves[1], m}, {n, 5 * k, 6, 5});
+  const int cat = t.op("Concat", {halves[0], halves[1], sum}, {n, 15 * k, 6, 5}, {{"axis", Attribute::of_int(1)}});
+  const int c2 = t.conv(cat, 6 * k, 1, 1, true);
   Attributes pool{{"kernel_shape", Attribute::of_ints({5, 5})}, {"strides", Attribute::of_ints({1, 1})},
                   {"pads", Attribute::of_ints({2, 2, 2, 2})}};
-  const int p1 = t.op("MaxPool", {c2}, {n, 6, 6, 5}, pool);     // SPPF
-  const int p2 = t.op("MaxPool", {p1}, {n, 6, 6, 5}, pool);
-  const int sp = t.op("Concat", {c2, p1, p2}, {n, 18, 6, 5}, {{"axis", Attribute::of_int(1)}});
-  const int c3 = t.conv(sp, 8, 1, 1, true);
+  const int p1 = t.op("MaxPool", {c2}, {n, 6 * k, 6, 5}, pool);  // SPPF
+  const int p2 = t.op("MaxPool", {p1}, {n, 6 * k, 6, 5}, pool);
+  const int sp = t.op("Concat", {c2, p1, p2}, {n, 18 * k, 6, 5}, {{"axis", Attribute::of_int(1)}});
+  const int c3 = t.conv(sp, 8 * k, 1, 1, true);
   const int scales = t.constant("scales", Tensor::from_float({1, 1, 2, 2}, {4}));
-  const int up = t.op("Resize", {c3, kNoValue, scales}, {n, 8, 12, 10},
+  const int up = t.op("Resize", {c3, kNoValue, scales}, {n, 8 * k, 12, 10},
                       {{"mode", Attribute::of_string("nearest")},
                        {"coordinate_transformation_mode", Attribute::of_string("asymmetric")},
                        {"nearest_mode", Attribute::of_string("floor")}});
-  const int hi = t.conv(x, 4, 3, 1, true);
-  const int cat2 = t.op("Concat", {up, hi}, {n, 12, 12, 10}, {{"axis", Attribute::of_int(1)}});
+  const int hi = t.conv(x, 4 * k, 3, 1, true);
+  const int cat2 = t.op("Concat", {up, hi}, {n, 12 * k, 12, 10}, {{"axis", Attribute::of_int(1)}});
   const int box = t.conv(cat2, 16, 1, 1, false);                 // 4 sides x 4 bins
   const int cls = t.conv(cat2, 3, 1, 1, false);
   const int rb = t.op("Reshape", {box, t.ints("s1", {n, 16, 120})}, {n, 16, 120});

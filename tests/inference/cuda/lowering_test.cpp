@@ -61,8 +61,13 @@ TEST(CudaLowering, ConcatInputsAreWrittenInPlace) {
   EXPECT_EQ(count_steps(l, g, "Concat"), 2 + 1 + 1);
   LoweringOptions strided;
   strided.conv_strided_input = strided.conv_strided_output = true;
-  const LoweredGraph s = lower_graph(g, Precision::kFp16, strided);
-  EXPECT_EQ(count_steps(s, g, "Concat"), 0) << "with strided convolutions every concat input is in place";
+  EXPECT_EQ(count_steps(lower_graph(g, Precision::kFp16, strided), g, "Concat"), 4)
+      << "channel counts that are not multiples of 8 keep convolutions packed";
+  const Graph wide = testing::mini_yolo(1, 8);
+  EXPECT_EQ(count_steps(lower_graph(wide, Precision::kFp16, strided), wide, "Concat"), 1)
+      << "with strided convolutions only the conv of the 3-channel image stays packed";
+  EXPECT_EQ(count_steps(lower_graph(wide, Precision::kFp32, strided), wide, "Concat"), 4)
+      << "the strided convolution kernel is fp16 only";
   LoweringOptions off;
   off.concat_in_place = false;
   EXPECT_EQ(count_steps(lower_graph(g, Precision::kFp16, off), g, "Concat"), 3 + 3 + 2 + 2 + 2);
@@ -84,8 +89,10 @@ TEST(CudaLowering, ArenaReusesMemoryAndLiveBuffersNeverShareBytes) {
     }
 }
 
-TEST(CudaLowering, InterpretedProgramsAgreeAcrossLayoutsAndWithTheReference) {
-  const Graph g = testing::mini_yolo(2);
+class CudaLoweringWidth : public ::testing::TestWithParam<std::int64_t> {};
+
+TEST_P(CudaLoweringWidth, InterpretedProgramsAgreeAcrossLayoutsAndWithTheReference) {
+  const Graph g = testing::mini_yolo(2, GetParam());
   const std::vector<Tensor> inputs{testing::random_tensor({2, 3, 12, 10}, 3, 0.0f, 1.0f)};
   LoweringOptions plain;
   plain.feature_nhwc = false;
@@ -105,6 +112,8 @@ TEST(CudaLowering, InterpretedProgramsAgreeAcrossLayoutsAndWithTheReference) {
   if (!reference) GTEST_SKIP() << "\n\n*** SKIPPED the reference comparison: no reference kernel for " << missing << " yet ***\n";
   EXPECT_LT(rel_l2(base, (*reference)[0]), 1e-5);
 }
+
+INSTANTIATE_TEST_SUITE_P(Widths, CudaLoweringWidth, ::testing::Values(1, 8));
 
 TEST(CudaLowering, UnsupportedOperatorNamesTheNode) {
   testing::TestGraph t;

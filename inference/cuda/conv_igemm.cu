@@ -1,0 +1,175 @@
+// Implicit-GEMM convolution with WMMA (fp16 in, fp32 accumulate): GEMM rows are output pixels,
+// columns output channels, depth R*S*C. Tiles of BM x BN x 32 move global -> shared memory with
+// cp.async in a two-stage pipeline (zero-filled where the window leaves the image); each warp
+// owns a 32 x 32 block of accumulators. The epilogue adds the bias, applies the activation and
+// stores 8 channels per 16-byte write, at any pixel stride (concatenation slices).
+#include <mma.h>
+
+#include "inference/cuda/cuda_check.h"
+#include "inference/cuda/kernel_util.cuh"
+
+namespace detstream::inference::cuda {
+
+namespace {
+
+using namespace nvcuda;
+
+constexpr int kBK = 32;
+constexpr int kLds = kBK + 8;  // halves per shared row; the pad spreads rows over banks
+
+__device__ __forceinline__ void cp_async16(void* smem, const void* global, bool pred) {
+  const unsigned dst = static_cast<unsigned>(__cvta_generic_to_shared(smem));
+  const int bytes = pred ? 16 : 0;  // 0: fill the 16 bytes with zeros, read nothing
+  asm volatile("cp.async.cg.shared.global [%0], [%1], 16, %2;\n" ::"r"(dst), "l"(global), "r"(bytes));
+}
+__device__ __forceinline__ void cp_async_commit() { asm volatile("cp.async.commit_group;\n" ::); }
+template <int N>
+__device__ __forceinline__ void cp_async_wait() { asm volatile("cp.async.wait_group %0;\n" ::"n"(N)); }
+
+template <int BM, int BN>
+__global__ void __launch_bounds__(BM * BN / 32) conv_igemm_kernel(ConvIgemmParams p) {
+  constexpr int kThreads = BM * BN / 32;
+  constexpr int kWarpsN = BN / 32;
+  constexpr int kStage = (BM + BN) * kLds;  // halves
+  constexpr int kPipeBytes = 2 * kStage * 2;
+  constexpr int kLdc = BN + 4;
+  constexpr int kEpilogueBytes = BM * kLdc * 4;
+  constexpr int kSmem = kPipeBytes > kEpilogueBytes ? kPipeBytes : kEpilogueBytes;
+  constexpr int kAIters = BM * 4 / kThreads;  // 16-byte vectors per thread per tile
+  constexpr int kBIters = BN * 4 / kThreads;
+  __shared__ __align__(128) unsigned char smem[kSmem];
+  half* stages = reinterpret_cast<half*>(smem);
+
+  const int tid = threadIdx.x, warp = tid / 32;
+  const int warp_m = warp / kWarpsN, warp_n = warp % kWarpsN;
+  const int m_total = p.n * p.out_h * p.out_w;
+  const int kgemm = p.r * p.s * p.c;
+  const int m0 = blockIdx.x * BM, n0 = blockIdx.y * BN;
+  const half* x = static_cast<const half*>(p.x);
+  const half* w = static_cast<const half*>(p.w);
+
+  // The output pixels whose input rows this thread loads, fixed over the whole depth.
+  long long a_base[kAIters];
+  int a_ih[kAIters], a_iw[kAIters];
+  bool a_valid[kAIters];
+#pragma unroll
+  for (int i = 0; i < kAIters; ++i) {
+    const int m = m0 + (tid + i * kThreads) / 4;
+    a_valid[i] = m < m_total;
+    const int mm = a_valid[i] ? m : 0;
+    const int ow = mm % p.out_w, t = mm / p.out_w, oh = t % p.out_h, n = t / p.out_h;
+    a_ih[i] = oh * p.stride_h - p.pad_h;
+    a_iw[i] = ow * p.stride_w - p.pad_w;
+    a_base[i] = n * p.x_sn;
+  }
+
+  auto load_tile = [&](int stage, int kt) {
+    half* as = stages + stage * kStage;
+    half* bs = as + BM * kLds;
+#pragma unroll
+    for (int i = 0; i < kAIters; ++i) {
+      const int v = tid + i * kThreads, row = v / 4, kk = kt * kBK + (v % 4) * 8;
+      bool pred = a_valid[i] && kk < kgemm;
+      const half* src = x;
+      if (pred) {
+        const int rs = kk / p.c, c = kk - rs * p.c, r = rs / p.s, s = rs - r * p.s;
+        const int ih = a_ih[i] + r * p.dilation_h, iw = a_iw[i] + s * p.dilation_w;
+        pred = ih >= 0 && ih < p.h && iw >= 0 && iw < p.w_in;
+        if (pred) src = x + a_base[i] + ih * p.x_sh + iw * p.x_sw + c;
+      }
+      cp_async16(as + row * kLds + (v % 4) * 8, src, pred);
+    }
+#pragma unroll
+    for (int i = 0; i < kBIters; ++i) {
+      const int v = tid + i * kThreads, row = v / 4, kk = kt * kBK + (v % 4) * 8, k = n0 + row;
+      const bool pred = k < p.k && kk < kgemm;
+      cp_async16(bs + row * kLds + (v % 4) * 8, pred ? w + static_cast<long long>(k) * kgemm + kk : w, pred);
+    }
+  };
+
+  wmma::fragment<wmma::accumulator, 16, 16, 16, float> acc[2][2];
+#pragma unroll
+  for (int i = 0; i < 2; ++i)
+#pragma unroll
+    for (int j = 0; j < 2; ++j) wmma::fill_fragment(acc[i][j], 0.0f);
+
+  const int k_tiles = (kgemm + kBK - 1) / kBK;
+  load_tile(0, 0);
+  cp_async_commit();
+  for (int kt = 0; kt < k_tiles; ++kt) {
+    if (kt + 1 < k_tiles) {
+      load_tile((kt + 1) & 1, kt + 1);
+      cp_async_commit();
+      cp_async_wait<1>();
+    } else {
+      cp_async_wait<0>();
+    }
+    __syncthreads();
+    const half* as = stages + (kt & 1) * kStage;
+    const half* bs = as + BM * kLds;
+#pragma unroll
+    for (int ks = 0; ks < kBK; ks += 16) {
+      wmma::fragment<wmma::matrix_a, 16, 16, 16, half, wmma::row_major> a[2];
+      wmma::fragment<wmma::matrix_b, 16, 16, 16, half, wmma::col_major> b[2];
+#pragma unroll
+      for (int i = 0; i < 2; ++i) wmma::load_matrix_sync(a[i], as + (warp_m * 32 + i * 16) * kLds + ks, kLds);
+#pragma unroll
+      for (int j = 0; j < 2; ++j) wmma::load_matrix_sync(b[j], bs + (warp_n * 32 + j * 16) * kLds + ks, kLds);
+#pragma unroll
+      for (int i = 0; i < 2; ++i)
+#pragma unroll
+        for (int j = 0; j < 2; ++j) wmma::mma_sync(acc[i][j], a[i], b[j], acc[i][j]);
+    }
+    __syncthreads();
+  }
+
+  float* cs = reinterpret_cast<float*>(smem);
+#pragma unroll
+  for (int i = 0; i < 2; ++i)
+#pragma unroll
+    for (int j = 0; j < 2; ++j) {
+      wmma::store_matrix_sync(cs + (warp_m * 32 + i * 16) * kLdc + warp_n * 32 + j * 16, acc[i][j], kLdc, wmma::mem_row_major);
+    }
+  __syncthreads();
+  half* y = static_cast<half*>(p.y);
+  for (int v = tid; v < BM * BN / 8; v += kThreads) {
+    const int row = v / (BN / 8), col = (v % (BN / 8)) * 8;
+    const int m = m0 + row, k = n0 + col;
+    if (m >= m_total || k >= p.k) continue;
+    const int ow = m % p.out_w, t = m / p.out_w, oh = t % p.out_h, n = t / p.out_h;
+    __align__(16) half out[8];
+#pragma unroll
+    for (int j = 0; j < 8; ++j) {
+      const float b = p.bias ? p.bias[k + j] : 0.0f;
+      out[j] = __float2half_rn(activate(p.activation, cs[row * kLdc + col + j] + b));
+    }
+    *reinterpret_cast<uint4*>(y + n * p.y_sn + oh * p.y_sh + ow * p.y_sw + k) = *reinterpret_cast<const uint4*>(out);
+  }
+}
+
+template <int BM, int BN>
+void launch(const ConvIgemmParams& p, cudaStream_t stream) {
+  const long long m = static_cast<long long>(p.n) * p.out_h * p.out_w;
+  const dim3 grid(static_cast<unsigned>((m + BM - 1) / BM), static_cast<unsigned>((p.k + BN - 1) / BN));
+  conv_igemm_kernel<BM, BN><<<grid, BM * BN / 32, 0, stream>>>(p);
+}
+
+}  // namespace
+
+const char* conv_tile_name(int tile) {
+  static const char* names[] = {"128x64", "64x64", "64x32", "32x64", "32x32"};
+  return tile >= 0 && tile < kConvTileCount ? names[tile] : "?";
+}
+
+void launch_conv_igemm(const ConvIgemmParams& params, int tile, cudaStream_t stream) {
+  switch (tile) {
+    case kTile128x64: launch<128, 64>(params, stream); break;
+    case kTile64x64: launch<64, 64>(params, stream); break;
+    case kTile64x32: launch<64, 32>(params, stream); break;
+    case kTile32x64: launch<32, 64>(params, stream); break;
+    default: launch<32, 32>(params, stream); break;
+  }
+  DETSTREAM_CUDA_CHECK(cudaGetLastError());
+}
+
+}  // namespace detstream::inference::cuda
