@@ -3,8 +3,10 @@
 #include <exception>
 
 #include "app/command.h"
+#include "app/openmp_environment.h"
 
 int main(int argc, char** argv) {
+  detstream::app::ensure_openmp_wait_policy(argv);
   CLI::App app{"detstream: real-time YOLOv8/YOLO11 detection on video, cameras and images.\n"
                "Builds its own inference engine from an ONNX export (CPU: oneDNN; GPU: CUDA/cuDNN)."};
   app.require_subcommand(1);

@@ -60,6 +60,7 @@ class BackgroundProcess {
     }
   }
   void signal(int sig) const { kill(pid_, sig); }
+  pid_t pid() const { return pid_; }
   // Exit code, or -1 when it died of a signal.
   int wait() {
     int status = 0;
