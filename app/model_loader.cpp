@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cctype>
 #include <filesystem>
+#include <thread>
 
 #include "inference/backend.h"
 #include "inference/core/error.h"
@@ -111,6 +112,11 @@ std::shared_ptr<const inference::Engine> load_engine(const ModelOptions& options
   }
   throw inference::Error("don't know how to load '" + options.model + "' (extension '" + ext +
                          "'): give an ONNX export (.onnx) or a plan written by `detstream build` (.plan)");
+}
+
+int pipeline_inference_threads() {
+  const unsigned cores = std::thread::hardware_concurrency();
+  return cores > 1 ? static_cast<int>(cores) - 1 : 1;
 }
 
 }  // namespace detstream::app

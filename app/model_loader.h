@@ -32,6 +32,12 @@ void add_target_options(CLI::App& command, ModelOptions& options);
 // The builder's options for an ONNX model (batch min = opt = max = --batch).
 inference::BuildOptions to_build_options(const ModelOptions& options);
 
+// Inference threads for the real-time pipeline when none are given: one per core but one, so that
+// capture (decoding), rendering and encoding keep a core. On 2 cores, yolov8n bf16 ran the
+// highway clip at 28.4 fps with 1 thread against 22.2 fps with 2, whose OpenMP regions kept
+// waiting for the worker the decoder had preempted (bench/RESULTS.md).
+int pipeline_inference_threads();
+
 // Throws inference::Error with what is wrong and what to do.
 std::shared_ptr<const inference::Engine> load_engine(const ModelOptions& options);
 

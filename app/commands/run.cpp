@@ -80,7 +80,7 @@ void run_pipeline(const CLI::App& cmd, const RunFlags& flags) {
   model.backend = config.backend;
   model.precision = config.precision;
   model.imgsz = config.imgsz;
-  model.threads = config.threads;
+  model.threads = config.threads > 0 ? config.threads : pipeline_inference_threads();
   model.cache_dir = flags.cache_dir;
   if (!config.report.empty()) pipeline::check_writable(config.report);
   pipeline::Pipeline pipe(load_engine(model), config.pipeline);
@@ -124,7 +124,7 @@ void add_run_command(CLI::App& app) {
   cmd->add_option("--backend", v.backend, "inference backend: cpu (oneDNN), cuda, ref")->capture_default_str();
   cmd->add_option("--precision", v.precision, "fp32 | bf16 (cpu) | fp16 (cuda)")->capture_default_str();
   cmd->add_option("--imgsz", v.imgsz, "model input size for dynamic models (0: the model's own)");
-  cmd->add_option("--threads", v.threads, "inference threads (0: one per core)");
+  cmd->add_option("--threads", v.threads, "inference threads (0: one per core but one, which capture and encoding keep)");
   cmd->add_option("--cache-dir", flags->cache_dir, "where built plans are cached (default: beside the model)");
   cmd->add_option("--conf", v.pipeline.decode.conf_threshold, "confidence threshold")->capture_default_str();
   cmd->add_option("--iou", v.pipeline.decode.iou_threshold, "NMS IoU threshold")->capture_default_str();
