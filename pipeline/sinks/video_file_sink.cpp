@@ -60,9 +60,11 @@ bool VideoFileSink::open_gstreamer() {
   const int fps_n = static_cast<int>(std::lround(fps_ * 1000));
   const std::string caps = "video/x-raw,format=BGR,width=" + std::to_string(width_) + ",height=" + std::to_string(height_) +
                            ",framerate=" + std::to_string(fps_n) + "/1000";
+  // ultrafast: the encoder shares the CPU with inference. On the highway clip (1280x720) it costs
+  // 6.6 core-ms per frame against veryfast's 17.7, for a file 3% larger.
   const std::string description = "appsrc name=src format=time is-live=false block=true max-bytes=" +
                                   std::to_string(4 * width_ * height_ * 3) + " caps=\"" + caps +
-                                  "\" ! videoconvert ! video/x-raw,format=I420 ! x264enc speed-preset=veryfast "
+                                  "\" ! videoconvert ! video/x-raw,format=I420 ! x264enc speed-preset=ultrafast "
                                   "tune=zerolatency key-int-max=60 ! h264parse ! mp4mux ! filesink name=file";
   GError* error = nullptr;
   pipeline_ = gst_parse_launch(description.c_str(), &error);
