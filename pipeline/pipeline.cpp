@@ -215,14 +215,19 @@ PipelineReport Pipeline::Impl::report(double wall_s) const {
       st.queue_max = queues[s - 1]->high_water();
       st.queue_capacity = queues[s - 1]->capacity();
       st.dropped = queues[s - 1]->dropped();
+      st.queue_policy = queues[s - 1]->policy() == OverflowPolicy::kBlock ? "block" : "drop-oldest";
       r.dropped += st.dropped;
     }
     r.stages.push_back(st);
   }
   r.stopped_early = stop_requested;
+  if (const ConnectionStats* connection = source->connection()) {
+    r.connection = *connection;
+    r.source_lost = connection->gave_up;
+  }
   r.error = error;
   if (error.empty()) {
-    if (!options.output_video.empty()) r.outputs.push_back(options.output_video);
+    if (video) r.outputs.push_back(options.output_video);
     if (!options.output_jsonl.empty()) r.outputs.push_back(options.output_jsonl);
   }
   return r;
@@ -233,7 +238,8 @@ Pipeline::Pipeline(std::shared_ptr<const inference::Engine> engine, PipelineOpti
   impl_->options = std::move(options);
   impl_->check_model();
   impl_->open_outputs();
-  impl_->source = open_source(impl_->options.source, impl_->options.source_options);
+  impl_->source = open_source(impl_->options.source, impl_->options.source_options,
+                              [](const std::string& line) { std::fprintf(stderr, "detstream: %s\n", line.c_str()); });
   const OverflowPolicy policy = impl_->options.queues.policy.value_or(
       impl_->source->info().live ? OverflowPolicy::kDropOldest : OverflowPolicy::kBlock);
   for (int q = 0; q < kQueueCount; ++q) {
@@ -275,7 +281,11 @@ PipelineReport Pipeline::run() {
   for (auto& t : threads) t.join();
   if (p.error.empty() && p.video && !p.video->finish()) p.fail("sink: " + p.video->last_error());
   if (p.error.empty() && p.jsonl && !p.jsonl->finish()) p.fail("sink: " + p.jsonl->last_error());
-  if (p.error.empty() && !p.options.output_video.empty() && !p.video) p.fail("no frame reached the video output");
+  // A stop requested before the first frame (a signal while starting up) is not an error: there is
+  // simply no video to write (an mp4 without frames cannot be made playable).
+  if (p.error.empty() && !p.options.output_video.empty() && !p.video && !p.stop_requested) {
+    p.fail("no frame reached the video output");
+  }
   return p.report(std::chrono::duration<double>(Clock::now() - start).count());
 }
 

@@ -1,8 +1,14 @@
 // detstream run: the real-time pipeline (capture -> letterbox -> engine -> decode/NMS -> overlay
 // -> encode), driven by flags and/or a YAML config (flags win). SIGINT/SIGTERM stop capture, drain
 // the queues and finalise the outputs; a second signal forces exit.
+//
+// Exit codes: 0 the source ended or a signal stopped the run (outputs finalised); 1 an error
+// (nothing half-written is left); 3 a live source stayed down past --max-reconnects (the run
+// ended cleanly, outputs are finalised and hold what was received); 130 a second signal forced
+// exit (outputs not finalised).
 #include <csignal>
 #include <cstdio>
+#include <cstdlib>
 #include <thread>
 #include <unistd.h>
 
@@ -16,6 +22,8 @@
 namespace detstream::app {
 
 namespace {
+
+constexpr int kExitSourceLost = 3;
 
 volatile std::sig_atomic_t g_signals = 0;
 
@@ -34,6 +42,9 @@ void install_signal_handlers() {
   sigemptyset(&action.sa_mask);
   sigaction(SIGINT, &action, nullptr);
   sigaction(SIGTERM, &action, nullptr);
+  // A file-size limit (ulimit -f, a full quota) must become a write error we report and clean up
+  // after, not a SIGXFSZ that kills the process and leaves half-written files.
+  std::signal(SIGXFSZ, SIG_IGN);
 }
 
 struct RunFlags {
@@ -64,13 +75,22 @@ void merge(const CLI::App& cmd, const RunFlags& flags, pipeline::RunConfig& out)
   if (given("--classes")) out.pipeline.classes = f.pipeline.classes;
   if (given("--display")) out.pipeline.display = f.pipeline.display;
   if (given("--max-frames")) out.pipeline.max_frames = f.pipeline.max_frames;
-  if (given("--rtsp-latency")) out.pipeline.source_options.rtsp_latency_ms = f.pipeline.source_options.rtsp_latency_ms;
+  pipeline::SourceOptions& source = out.pipeline.source_options;
+  const pipeline::SourceOptions& typed = f.pipeline.source_options;
+  if (given("--rtsp-latency-ms")) source.rtsp_latency_ms = typed.rtsp_latency_ms;
+  if (given("--open-timeout")) source.open_timeout_s = typed.open_timeout_s;
+  if (given("--stall-timeout")) source.stall_timeout_s = typed.stall_timeout_s;
+  if (given("--max-reconnects")) source.reconnect.max_attempts = typed.reconnect.max_attempts;
+  if (given("--reconnect-backoff-initial")) source.reconnect.initial_backoff_s = typed.reconnect.initial_backoff_s;
+  if (given("--reconnect-backoff-max")) source.reconnect.max_backoff_s = typed.reconnect.max_backoff_s;
+  pipeline::check_reconnect_policy(source.reconnect, "--max-reconnects/--reconnect-backoff-*");
   if (given("--queue-capacity")) out.pipeline.queues.capacity = static_cast<std::size_t>(flags.queue_capacity);
   if (given("--queue-policy")) out.pipeline.queues.policy = pipeline::parse_queue_policy(flags.queue_policy);
   out.pipeline.progress = !flags.no_progress;
 }
 
-void run_pipeline(const CLI::App& cmd, const RunFlags& flags) {
+// Returns the exit code (see the top of this file); throws for errors.
+int run_pipeline(const CLI::App& cmd, const RunFlags& flags) {
   pipeline::RunConfig config = flags.config.empty() ? pipeline::RunConfig{} : pipeline::load_run_config(flags.config);
   merge(cmd, flags, config);
   if (config.model.empty()) throw std::runtime_error("no model given (--model or 'model:' in the config)");
@@ -83,11 +103,13 @@ void run_pipeline(const CLI::App& cmd, const RunFlags& flags) {
   model.threads = config.threads > 0 ? config.threads : pipeline_inference_threads();
   model.cache_dir = flags.cache_dir;
   if (!config.report.empty()) pipeline::check_writable(config.report);
+  // Installed before the model loads, so a signal at any moment stops the run cleanly (the watcher
+  // below passes it on as soon as the pipeline exists) instead of killing the process.
+  install_signal_handlers();
   pipeline::Pipeline pipe(load_engine(model), config.pipeline);
   std::fprintf(stderr, "detstream run: %s, %dx%d%s -> %s\n", pipe.source_info().description.c_str(), pipe.source_info().width,
                pipe.source_info().height, pipe.source_info().live ? " (live)" : "",
                config.pipeline.output_video.empty() ? "(no video output)" : config.pipeline.output_video.c_str());
-  install_signal_handlers();
   std::atomic<bool> done{false};
   std::thread watcher([&] {
     while (!done) {
@@ -106,6 +128,14 @@ void run_pipeline(const CLI::App& cmd, const RunFlags& flags) {
   std::fputs(pipeline::format_report_table(report).c_str(), stdout);
   if (!config.report.empty()) pipeline::write_report_file(report, config.report);
   if (!report.error.empty()) throw std::runtime_error(report.error + " (outputs were not finalised)");
+  if (report.source_lost) {
+    std::fprintf(stderr, "detstream run: the live source was lost and not recovered (%d reconnect attempts failed); "
+                 "outputs finalised with the %llu frames received; exit code %d\n",
+                 report.connection ? report.connection->failed_attempts : 0,
+                 static_cast<unsigned long long>(report.frames_out), kExitSourceLost);
+    return kExitSourceLost;
+  }
+  return 0;
 }
 
 }  // namespace
@@ -136,9 +166,31 @@ void add_run_command(CLI::App& app) {
   cmd->add_option("--queue-policy", flags->queue_policy,
                   "when a queue is full: block (lossless; default for files) | drop-oldest (default for live) | auto")
       ->capture_default_str();
-  cmd->add_option("--rtsp-latency", v.pipeline.source_options.rtsp_latency_ms, "rtspsrc latency in ms")->capture_default_str();
+  pipeline::SourceOptions& source = v.pipeline.source_options;
+  cmd->add_option("--rtsp-latency-ms,--rtsp-latency", source.rtsp_latency_ms,
+                  "rtspsrc jitter buffer in ms; later frames are dropped (low latency)")->capture_default_str();
+  cmd->add_option("--open-timeout", source.open_timeout_s, "seconds the first frame may take (each reconnect too)")
+      ->capture_default_str();
+  cmd->add_option("--stall-timeout", source.stall_timeout_s,
+                  "live sources: seconds without a frame after which the stream counts as lost")->capture_default_str();
+  cmd->add_option("--max-reconnects", source.reconnect.max_attempts,
+                  "live sources: reconnect attempts per outage before the run ends (exit code 3); -1: forever")
+      ->capture_default_str();
+  cmd->add_option("--reconnect-backoff-initial", source.reconnect.initial_backoff_s,
+                  "seconds before the first reconnect attempt; doubles per attempt")->capture_default_str();
+  cmd->add_option("--reconnect-backoff-max", source.reconnect.max_backoff_s, "cap on the wait between attempts, seconds")
+      ->capture_default_str();
   cmd->add_flag("--no-progress", flags->no_progress, "no progress bar");
-  cmd->callback([cmd, flags] { run_pipeline(*cmd, *flags); });
+  cmd->footer("Exit codes: 0 done (end of source or stopped by SIGINT/SIGTERM; outputs finalised), 1 error "
+              "(nothing half-written left), 3 live source lost after --max-reconnects (outputs finalised), "
+              "130 forced by a second signal.");
+  cmd->callback([cmd, flags] {
+    const int code = run_pipeline(*cmd, *flags);
+    if (code != 0) {
+      std::fflush(stdout);
+      std::exit(code);  // main() maps only errors to exit codes; the Pipeline is already destroyed here
+    }
+  });
 }
 
 }  // namespace detstream::app

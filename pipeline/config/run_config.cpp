@@ -48,6 +48,14 @@ void apply_sections(const YAML::Node& root, const std::string& where, RunConfig&
     check_keys(rtsp, {"latency_ms"}, where + ": rtsp");
     read(rtsp, "latency_ms", p.source_options.rtsp_latency_ms, where + ": rtsp");
   }
+  if (const YAML::Node reconnect = root["reconnect"]) {
+    check_keys(reconnect, {"max_attempts", "backoff_initial_s", "backoff_max_s"}, where + ": reconnect");
+    ReconnectPolicy& policy = p.source_options.reconnect;
+    read(reconnect, "max_attempts", policy.max_attempts, where + ": reconnect");
+    read(reconnect, "backoff_initial_s", policy.initial_backoff_s, where + ": reconnect");
+    read(reconnect, "backoff_max_s", policy.max_backoff_s, where + ": reconnect");
+    check_reconnect_policy(policy, where + ": reconnect");
+  }
   if (const YAML::Node camera = root["camera"]) {
     check_keys(camera, {"width", "height", "fps"}, where + ": camera");
     read(camera, "width", p.source_options.camera_width, where + ": camera");
@@ -57,6 +65,14 @@ void apply_sections(const YAML::Node& root, const std::string& where, RunConfig&
 }
 
 }  // namespace
+
+void check_reconnect_policy(const ReconnectPolicy& policy, const std::string& where) {
+  if (policy.max_attempts < -1) throw std::runtime_error(where + ": max_attempts must be -1 (forever), 0 or more");
+  if (!(policy.initial_backoff_s >= 0)) throw std::runtime_error(where + ": backoff_initial_s must be 0 or more");
+  if (!(policy.max_backoff_s >= policy.initial_backoff_s)) {
+    throw std::runtime_error(where + ": backoff_max_s must be at least backoff_initial_s");
+  }
+}
 
 std::optional<OverflowPolicy> parse_queue_policy(const std::string& text) {
   if (text == "block") return OverflowPolicy::kBlock;
@@ -75,7 +91,8 @@ void apply_run_config_yaml(const std::string& yaml_text, const std::string& labe
   if (root.IsNull()) return;
   if (!root.IsMap()) throw std::runtime_error(label + ": expected a mapping of settings");
   check_keys(root, {"model", "backend", "precision", "imgsz", "threads", "source", "output", "json", "report", "conf",
-                    "iou", "max_det", "classes", "display", "max_frames", "queues", "rtsp", "camera", "open_timeout_s"},
+                    "iou", "max_det", "classes", "display", "max_frames", "queues", "rtsp", "camera", "open_timeout_s",
+                    "stall_timeout_s", "reconnect"},
              label);
   PipelineOptions& p = c.pipeline;
   read(root, "model", c.model, label);
@@ -94,6 +111,7 @@ void apply_run_config_yaml(const std::string& yaml_text, const std::string& labe
   read(root, "display", p.display, label);
   read(root, "max_frames", p.max_frames, label);
   read(root, "open_timeout_s", p.source_options.open_timeout_s, label);
+  read(root, "stall_timeout_s", p.source_options.stall_timeout_s, label);
   apply_sections(root, label, c);
 }
 

@@ -7,7 +7,8 @@
 //   report: report.json   conf: 0.25   iou: 0.7   max_det: 300   classes: [0, 2]
 //   display: false   max_frames: 0
 //   queues: {capacity: 4, policy: auto}          # auto | block | drop-oldest
-//   rtsp: {latency_ms: 100}   open_timeout_s: 10
+//   rtsp: {latency_ms: 100}   open_timeout_s: 10   stall_timeout_s: 5
+//   reconnect: {max_attempts: -1, backoff_initial_s: 0.5, backoff_max_s: 8}   # live sources only
 //   camera: {width: 1280, height: 720, fps: 30}  # CSI camera mode
 #pragma once
 
@@ -31,6 +32,8 @@ struct RunConfig {
 RunConfig load_run_config(const std::string& path);
 // Applies a YAML document (the file's text) over `config`.
 void apply_run_config_yaml(const std::string& yaml_text, const std::string& label, RunConfig& config);
+// Throws std::runtime_error (prefixed with `where`) for a negative count or backoff, or cap < initial.
+void check_reconnect_policy(const ReconnectPolicy& policy, const std::string& where);
 // "block" | "drop-oldest" | "auto" (std::nullopt); throws for anything else.
 std::optional<OverflowPolicy> parse_queue_policy(const std::string& text);
 

@@ -8,6 +8,7 @@
 #include <string>
 
 #include "pipeline/core/frame.h"
+#include "pipeline/sources/reconnect_policy.h"
 
 namespace detstream::pipeline {
 
@@ -30,6 +31,9 @@ class FrameSource {
   virtual ReadResult read(Frame& frame) = 0;
   virtual void stop() = 0;
   virtual std::string last_error() const = 0;
+  // Reconnects and outages of a source that reconnects (live); nullptr for the others. Read it
+  // from the reading thread, or after that thread has ended.
+  virtual const ConnectionStats* connection() const { return nullptr; }
 };
 
 }  // namespace detstream::pipeline

@@ -4,6 +4,7 @@
 #include <gst/gst.h>
 #include <gst/video/video.h>
 
+#include <cstdio>
 #include <cstring>
 #include <mutex>
 #include <stdexcept>
@@ -12,6 +13,12 @@ namespace detstream::pipeline {
 
 namespace {
 constexpr GstClockTime kPollInterval = 100 * GST_MSECOND;
+
+std::string seconds_text(double seconds) {
+  char text[32];
+  std::snprintf(text, sizeof text, "%g s", seconds);
+  return text;
+}
 
 GstElement* find_appsink(GstElement* pipeline) {
   if (GstElement* named = gst_bin_get_by_name(GST_BIN(pipeline), "sink")) return named;
@@ -34,7 +41,8 @@ void ensure_gstreamer() {
   std::call_once(once, [] { gst_init(nullptr, nullptr); });
 }
 
-GstSource::GstSource(const std::string& pipeline, SourceInfo hints, double open_timeout_s) : info_(std::move(hints)) {
+GstSource::GstSource(const std::string& pipeline, SourceInfo hints, GstSourceTimeouts timeouts)
+    : info_(std::move(hints)), timeouts_(timeouts) {
   ensure_gstreamer();
   GError* error = nullptr;
   pipeline_ = gst_parse_launch(pipeline.c_str(), &error);
@@ -52,7 +60,7 @@ GstSource::GstSource(const std::string& pipeline, SourceInfo hints, double open_
     throw std::runtime_error("the GStreamer pipeline for " + info_.description + " has no appsink: " + pipeline);
   }
   try {
-    start(open_timeout_s);
+    start();
   } catch (...) {
     shutdown();
     throw;
@@ -90,7 +98,8 @@ std::string GstSource::pop_bus_error() {
   return text;
 }
 
-void GstSource::start(double open_timeout_s) {
+void GstSource::start() {
+  const double open_timeout_s = timeouts_.open_s;
   if (gst_element_set_state(pipeline_, GST_STATE_PLAYING) == GST_STATE_CHANGE_FAILURE) {
     const std::string why = pop_bus_error();
     throw std::runtime_error("cannot start " + info_.description + (why.empty() ? "" : ": " + why));
@@ -100,12 +109,13 @@ void GstSource::start(double open_timeout_s) {
   while (!pending_) {
     pending_ = gst_app_sink_try_pull_sample(sink, kPollInterval);
     if (pending_) break;
+    if (timeouts_.cancel && timeouts_.cancel->load()) throw std::runtime_error("opening " + info_.description + " was cancelled");
     if (const std::string why = pop_bus_error(); !why.empty()) {
       throw std::runtime_error("cannot read " + info_.description + ": " + why);
     }
     if (gst_app_sink_is_eos(sink)) throw std::runtime_error(info_.description + " has no video frames");
     if (g_get_monotonic_time() > deadline) {
-      throw std::runtime_error("no frame from " + info_.description + " within " + std::to_string(open_timeout_s) + " s");
+      throw std::runtime_error("no frame from " + info_.description + " within " + seconds_text(open_timeout_s));
     }
   }
   GstVideoInfo video;
@@ -143,6 +153,8 @@ bool GstSource::fill(GstSample* sample, Frame& frame) {
 
 ReadResult GstSource::read(Frame& frame) {
   auto* sink = GST_APP_SINK(sink_);
+  const gint64 stall_limit_us = static_cast<gint64>(timeouts_.stall_s * 1e6);
+  const gint64 waiting_since = g_get_monotonic_time();
   while (true) {
     if (stopping_) return ReadResult::kStopped;
     GstSample* sample = pending_ ? pending_ : gst_app_sink_try_pull_sample(sink, kPollInterval);
@@ -161,6 +173,10 @@ ReadResult GstSource::read(Frame& frame) {
       return ReadResult::kError;
     }
     if (gst_app_sink_is_eos(sink)) return ReadResult::kEndOfStream;
+    if (stall_limit_us > 0 && g_get_monotonic_time() - waiting_since > stall_limit_us) {
+      error_ = info_.description + ": no frame for " + seconds_text(timeouts_.stall_s) + " (stream stalled)";
+      return ReadResult::kError;
+    }
   }
 }
 

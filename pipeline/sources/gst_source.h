@@ -18,12 +18,19 @@ typedef struct _GstSample GstSample;
 
 namespace detstream::pipeline {
 
+struct GstSourceTimeouts {
+  double open_s = 10.0;   // the first frame must arrive within this
+  double stall_s = 0.0;   // live sources: no frame for this long is an error (a dead stream that
+                          // sends nothing, not even an error); 0 = wait forever
+  const std::atomic<bool>* cancel = nullptr;  // when it turns true, opening gives up at once
+};
+
 class GstSource final : public FrameSource {
  public:
   // `pipeline` must contain an appsink (named "sink" if there are several). Starts it and waits
-  // up to `open_timeout_s` for the first frame; throws std::runtime_error with GStreamer's
+  // up to `timeouts.open_s` for the first frame; throws std::runtime_error with GStreamer's
   // message when it fails.
-  GstSource(const std::string& pipeline, SourceInfo hints, double open_timeout_s);
+  GstSource(const std::string& pipeline, SourceInfo hints, GstSourceTimeouts timeouts);
   ~GstSource() override;
 
   const SourceInfo& info() const override { return info_; }
@@ -32,12 +39,13 @@ class GstSource final : public FrameSource {
   std::string last_error() const override { return error_; }
 
  private:
-  void start(double open_timeout_s);
+  void start();
   bool fill(GstSample* sample, Frame& frame);
   std::string pop_bus_error();
   void shutdown();
 
   SourceInfo info_;
+  GstSourceTimeouts timeouts_;
   GstElement* pipeline_ = nullptr;
   GstElement* sink_ = nullptr;
   GstSample* pending_ = nullptr;  // first sample, pulled while opening

@@ -35,7 +35,7 @@ SourceSpec describe_source(const std::string& source, const SourceOptions& optio
   }
   if (starts_with(source, "rtsp://") || starts_with(source, "rtsps://")) {
     return {SourceKind::kRtsp,
-            "rtspsrc location=" + quoted(source) + " latency=" + std::to_string(options.rtsp_latency_ms) +
+            "rtspsrc location=" + quoted(source) + " latency=" + std::to_string(options.rtsp_latency_ms) + " drop-on-latency=true" +
                 " ! decodebin" + kToBgr + kLiveSink,
             true, "RTSP stream " + source};
   }
@@ -62,13 +62,23 @@ SourceSpec describe_source(const std::string& source, const SourceOptions& optio
           "video file '" + source + "'"};
 }
 
-std::unique_ptr<FrameSource> open_source(const std::string& source, const SourceOptions& options) {
+std::unique_ptr<FrameSource> open_source(const std::string& source, const SourceOptions& options,
+                                         ReconnectingSource::Logger log) {
   const SourceSpec spec = describe_source(source, options);
   if (spec.kind == SourceKind::kImages) return std::make_unique<ImageSource>(source);
   SourceInfo hints;
   hints.description = spec.description;
   hints.live = spec.live;
-  return std::make_unique<GstSource>(spec.pipeline, hints, options.open_timeout_s);
+  if (!spec.live) return std::make_unique<GstSource>(spec.pipeline, hints, GstSourceTimeouts{options.open_timeout_s, 0.0, nullptr});
+  const auto open = [source, spec, hints, options](const std::atomic<bool>& cancel) -> std::unique_ptr<FrameSource> {
+    // A camera unplugged mid-run: say so rather than pass on v4l2src's "cannot open device".
+    if (spec.kind == SourceKind::kUsbCamera && !std::filesystem::exists(source)) {
+      throw std::runtime_error(hints.description + " does not exist (unplugged?)");
+    }
+    return std::make_unique<GstSource>(spec.pipeline, hints,
+                                       GstSourceTimeouts{options.open_timeout_s, options.stall_timeout_s, &cancel});
+  };
+  return std::make_unique<ReconnectingSource>(open, options.reconnect, std::move(log));
 }
 
 }  // namespace detstream::pipeline

@@ -8,11 +8,26 @@
 
 namespace detstream::pipeline {
 
+namespace {
+nlohmann::json connection_json(const std::optional<ConnectionStats>& connection) {
+  if (!connection) return nullptr;
+  nlohmann::json outages = nlohmann::json::array();
+  for (const Outage& o : connection->outages) {
+    outages.push_back({{"after_frame", o.after_frame}, {"seconds", o.seconds}, {"frames_missing", o.frames_missing},
+                       {"attempts", o.attempts}, {"reason", o.reason}, {"recovered", o.recovered}});
+  }
+  return {{"reconnects", connection->reconnects}, {"failed_attempts", connection->failed_attempts},
+          {"outage_s", connection->outage_s}, {"frames_missing", connection->frames_missing},
+          {"gave_up", connection->gave_up}, {"outages", outages}};
+}
+}  // namespace
+
 nlohmann::json to_json(const PipelineReport& r) {
   nlohmann::json stages = nlohmann::json::object();
   for (const StageReport& s : r.stages) {
     stages[s.name] = {{"p50_ms", s.p50_ms}, {"p99_ms", s.p99_ms}, {"mean_ms", s.mean_ms}, {"items", s.items},
-                      {"queue_max", s.queue_max}, {"queue_capacity", s.queue_capacity}, {"dropped", s.dropped}};
+                      {"queue_max", s.queue_max}, {"queue_capacity", s.queue_capacity}, {"dropped", s.dropped},
+                      {"queue_policy", s.queue_policy.empty() ? nlohmann::json(nullptr) : nlohmann::json(s.queue_policy)}};
   }
   return {{"source", r.source},
           {"model", r.model},
@@ -25,6 +40,8 @@ nlohmann::json to_json(const PipelineReport& r) {
           {"latency_ms", {{"p50", r.latency_p50_ms}, {"p99", r.latency_p99_ms}}},
           {"stages", stages},
           {"stopped_early", r.stopped_early},
+          {"connection", connection_json(r.connection)},
+          {"source_lost", r.source_lost},
           {"error", r.error.empty() ? nlohmann::json(nullptr) : nlohmann::json(r.error)},
           {"outputs", r.outputs}};
 }
@@ -47,6 +64,12 @@ std::string format_report_table(const PipelineReport& r) {
                 static_cast<unsigned long long>(r.dropped), r.wall_s, r.fps, r.latency_p50_ms, r.latency_p99_ms,
                 r.stopped_early ? " (stopped early)" : "");
   out += line;
+  if (r.connection && !r.connection->outages.empty()) {
+    std::snprintf(line, sizeof line, "source outages: %zu, reconnects %d (failed attempts %d), %.1f s without frames, ~%lld frames missed%s\n",
+                  r.connection->outages.size(), r.connection->reconnects, r.connection->failed_attempts, r.connection->outage_s,
+                  static_cast<long long>(r.connection->frames_missing), r.connection->gave_up ? "; gave up: source lost" : "");
+    out += line;
+  }
   return out;
 }
 

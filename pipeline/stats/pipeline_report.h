@@ -1,14 +1,20 @@
 // PipelineReport: what a run measured, as a table for the terminal and as the --report JSON:
 // {"frames_in","frames_out","dropped","wall_s","fps","latency_ms":{"p50","p99"},
-//  "stages":{"<name>":{"p50_ms","p99_ms","mean_ms","items","queue_max","queue_capacity","dropped"}}, ...}
+//  "stages":{"<name>":{"p50_ms","p99_ms","mean_ms","items","queue_max","queue_capacity","dropped","queue_policy"}},
+//  "connection": null (files) | {"reconnects","failed_attempts","outage_s","frames_missing","gave_up",
+//                                "outages":[{"after_frame","seconds","frames_missing","attempts","reason","recovered"}]},
+//  "source_lost", ...}
 // Plain data; no locking.
 #pragma once
 
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <vector>
 
 #include <nlohmann/json_fwd.hpp>
+
+#include "pipeline/sources/reconnect_policy.h"
 
 namespace detstream::pipeline {
 
@@ -21,6 +27,7 @@ struct StageReport {
   std::size_t queue_max = 0;       // the high-water mark of the queue feeding this stage
   std::size_t queue_capacity = 0;
   std::uint64_t dropped = 0;       // items dropped at this stage's input queue
+  std::string queue_policy;        // "block" | "drop-oldest" ("" for capture: no input queue)
 };
 
 struct PipelineReport {
@@ -36,6 +43,8 @@ struct PipelineReport {
   double latency_p99_ms = 0.0;
   std::vector<StageReport> stages;
   bool stopped_early = false;   // a stop was requested (signal) before the source ended
+  std::optional<ConnectionStats> connection;  // live sources: reconnects and outages
+  bool source_lost = false;     // the live source stayed down past --max-reconnects (outputs are finalised)
   std::string error;            // "" when the run succeeded
   std::vector<std::string> outputs;
 };
