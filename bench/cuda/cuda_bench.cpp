@@ -149,8 +149,14 @@ int main(int argc, char** argv) {
       for (std::size_t k = 0; k < std::min<std::size_t>(25, order.size()); ++k) {
         const cuda::LayerProfile& l = layers[order[k]];
         const Node* node = l.node >= 0 ? &plan.graph.nodes[static_cast<std::size_t>(l.node)] : nullptr;
-        std::printf("  %8.4f ms  %-8s %-14s %s -> %s\n", l.ms, node ? node->op_type.c_str() : "copy", l.tactic.c_str(),
+        std::printf("  %8.4f ms  %-8s %-20s %s -> %s\n", l.ms, node ? node->op_type.c_str() : "copy", l.tactic.c_str(),
                     node ? node->name.c_str() : "", node ? to_string(plan.graph.value(node->outputs[0]).shape).c_str() : "");
+      }
+      std::printf("LAYERS in execution order:\n");
+      for (const cuda::LayerProfile& l : layers) {
+        const Node* node = l.node >= 0 ? &plan.graph.nodes[static_cast<std::size_t>(l.node)] : nullptr;
+        std::printf("  %8.4f ms  %-8s %-20s %s\n", l.ms, node ? node->op_type.c_str() : "copy", l.tactic.c_str(),
+                    node ? node->name.c_str() : "");
       }
     }
   } catch (const std::exception& e) {

@@ -1,13 +1,17 @@
-// Convolution layers. Two implementations, chosen per layer at build time by timing the
-// candidates on this GPU (tactic selection, like TensorRT's):
+// Convolution layers. Three implementations, chosen per layer at build time by timing the
+// candidates on this GPU (tactic selection, like TensorRT's), each timed as a replayed CUDA
+// graph of 10 launches so that launch overhead does not hide a kernel's own time:
 // - the backend's implicit-GEMM tensor-core kernel (conv_igemm.cu) for fp16 NHWC with channel
-//   counts multiple of 8: bias and activation fused, any pixel stride, so inputs can be channel
-//   slices and outputs can be written into a concatenation;
+//   counts multiple of 8: bias, activation and residual fused, any pixel stride, so inputs can be
+//   channel slices and outputs can be written into a concatenation; its tactics are a tile shape
+//   and a split-K count (split-K only where the output tiles alone do not fill the GPU);
+// - the direct kernel (conv_direct.cu) for few input channels, reading the input in any layout;
 // - cuDNN's convolution API (NHWC or NCHW; fp16 data on tensor cores with float accumulation, or
 //   fp32 with FMA math: no TF32), its algorithm found by cudnnFindConvolutionForwardAlgorithm,
-//   followed by one bias + activation epilogue kernel. (The legacy API is deprecated in cuDNN 9
+//   followed by one bias + activation epilogue kernel (and a residual add when there is one). (The legacy API is deprecated in cuDNN 9
 //   but shipped; its graph API with a fused epilogue is a later step.)
-// DETSTREAM_CUDA_CONV=cudnn|igemm forces one where it applies (tests, comparisons).
+// DETSTREAM_CUDA_CONV=cudnn|igemm forces one where it applies (tests, comparisons);
+// DETSTREAM_CUDA_SPLIT_K=n forces the implicit GEMM's split count.
 #include <algorithm>
 #include <cstdlib>
 #include <functional>
@@ -49,28 +53,68 @@ std::size_t extent(const TensorRef& ref) {
   return static_cast<std::size_t>(last + 1);
 }
 
-// Mean device time of `run` over 10 launches on the legacy stream, after 2 warm-ups.
-float time_ms(const std::function<void()>& run) {
-  run();
-  run();
+// Mean device time of one `run` on `stream`: ten runs captured as a CUDA graph, replayed once to
+// warm up and then three times under events (best of three).
+float time_ms(cudaStream_t stream, const std::function<void()>& run) {
+  constexpr int kRuns = 10;
+  cudaGraph_t graph = nullptr;
+  cudaGraphExec_t exec = nullptr;
+  DETSTREAM_CUDA_CHECK(cudaStreamBeginCapture(stream, cudaStreamCaptureModeThreadLocal));
+  try {
+    for (int i = 0; i < kRuns; ++i) run();
+  } catch (...) {
+    cudaStreamEndCapture(stream, &graph);
+    if (graph) cudaGraphDestroy(graph);
+    throw;
+  }
+  DETSTREAM_CUDA_CHECK(cudaStreamEndCapture(stream, &graph));
+  const cudaError_t made = cudaGraphInstantiate(&exec, graph, 0);
+  cudaGraphDestroy(graph);
+  DETSTREAM_CUDA_CHECK(made);
   cudaEvent_t begin = nullptr, end = nullptr;
-  DETSTREAM_CUDA_CHECK(cudaEventCreate(&begin));
-  DETSTREAM_CUDA_CHECK(cudaEventCreate(&end));
-  DETSTREAM_CUDA_CHECK(cudaEventRecord(begin, nullptr));
-  for (int i = 0; i < 10; ++i) run();
-  DETSTREAM_CUDA_CHECK(cudaEventRecord(end, nullptr));
-  DETSTREAM_CUDA_CHECK(cudaEventSynchronize(end));
-  float ms = 0.0f;
-  DETSTREAM_CUDA_CHECK(cudaEventElapsedTime(&ms, begin, end));
+  float best = 1e30f;
+  try {
+    DETSTREAM_CUDA_CHECK(cudaEventCreate(&begin));
+    DETSTREAM_CUDA_CHECK(cudaEventCreate(&end));
+    DETSTREAM_CUDA_CHECK(cudaGraphLaunch(exec, stream));
+    for (int i = 0; i < 3; ++i) {
+      DETSTREAM_CUDA_CHECK(cudaEventRecord(begin, stream));
+      DETSTREAM_CUDA_CHECK(cudaGraphLaunch(exec, stream));
+      DETSTREAM_CUDA_CHECK(cudaEventRecord(end, stream));
+      DETSTREAM_CUDA_CHECK(cudaEventSynchronize(end));
+      float ms = 0.0f;
+      DETSTREAM_CUDA_CHECK(cudaEventElapsedTime(&ms, begin, end));
+      best = std::min(best, ms);
+    }
+  } catch (...) {
+    if (begin) cudaEventDestroy(begin);
+    if (end) cudaEventDestroy(end);
+    cudaGraphExecDestroy(exec);
+    throw;
+  }
   cudaEventDestroy(begin);
   cudaEventDestroy(end);
-  return ms / 10.0f;
+  cudaGraphExecDestroy(exec);
+  return best / kRuns;
 }
 
 std::string forced_implementation() {
   const char* v = std::getenv("DETSTREAM_CUDA_CONV");
   return v ? v : "";
 }
+
+// DETSTREAM_CUDA_SPLIT_K=n makes the implicit GEMM split its depth n ways wherever it runs
+// (tests of the split-K reduction); 0 or unset: chosen by timing.
+int forced_split_k() {
+  const char* v = std::getenv("DETSTREAM_CUDA_SPLIT_K");
+  return v ? std::max(0, std::atoi(v)) : 0;
+}
+
+enum class Implementation { kCudnn, kIgemm, kDirect };
+
+// Split-K counts tried for the implicit GEMM (each collapses to what the depth allows).
+constexpr int kSplitCandidates[] = {1, 2, 3, 4, 6, 8, 12, 16};
+constexpr std::size_t kMaxPartialsBytes = std::size_t{64} << 20;
 
 class ConvLayer final : public Layer {
  public:
@@ -79,13 +123,12 @@ class ConvLayer final : public Layer {
     const TensorRef& x = step.inputs[0];
     const TensorRef& y = step.output;
     where_ = graph.describe(node);
-    nhwc_ = !is_packed_row_major(x) && x.strides[1] == 1;
-    half_ = x.dtype == DataType::kFloat16;
+    nhwc_ = !is_packed_row_major(y) && y.strides[1] == 1;
+    half_ = y.dtype == DataType::kFloat16;
     const Tensor& w = *graph.value(node.inputs[1]).constant;
     geometry_ = ops::resolve_window(node, x.shape, {w.shape()[2], w.shape()[3]}, false);
     if (geometry_.pads_begin != geometry_.pads_end) throw Error(where_ + ": asymmetric padding is not supported by cuDNN");
     group_ = static_cast<int>(node.attr_int("group", 1));
-    upload_weights(w);
     has_bias_ = node.has_input(2);
     if (has_bias_) {
       const std::vector<float> bias = graph.value(node.inputs[2]).constant->to_float_vector();
@@ -94,9 +137,14 @@ class ConvLayer final : public Layer {
     }
     x_ = book.address(x);
     y_ = book.address(y);
+    if (step.inputs.size() > 1) {
+      has_residual_ = true;
+      residual_ = book.address(step.inputs[1]);
+      residual_add_ = residual_add_params(y, step.inputs[1]);
+    }
     activation_ = step.activation;
     if (has_bias_ || activation_ != ops::Activation::kNone) epilogue_ = bias_activation_params(y, has_bias_, activation_);
-    choose_tactic(x, y, w.shape(), build);
+    choose_tactic(step, w, build);
   }
 
   ~ConvLayer() override {
@@ -107,23 +155,52 @@ class ConvLayer final : public Layer {
   }
 
   void enqueue(const LaunchArgs& args) const override {
-    run(args.stream, args.cudnn, x_.in(args.arena), y_.in(args.arena), args.workspace);
+    const void* residual = has_residual_ ? residual_.in(args.arena) : nullptr;
+    run(args.stream, args.cudnn, x_.in(args.arena), residual, y_.in(args.arena), args.workspace, args.tile_counters);
   }
-  std::size_t workspace_bytes() const override { return tile_ < 0 ? workspace_ : 0; }
+  std::size_t workspace_bytes() const override {
+    if (implementation_ == Implementation::kCudnn) return workspace_;
+    return implementation_ == Implementation::kIgemm ? conv_igemm_partials_bytes(igemm_, tile_, splits_) : 0;
+  }
+  std::size_t tile_counters() const override {
+    if (implementation_ != Implementation::kIgemm || conv_igemm_effective_splits(igemm_, splits_) <= 1) return 0;
+    return static_cast<std::size_t>(conv_igemm_output_tiles(igemm_, tile_));
+  }
   bool is_conv() const override { return true; }
   std::string tactic() const override {
-    return tile_ >= 0 ? std::string("igemm ") + conv_tile_name(tile_) : "cudnn algo " + std::to_string(static_cast<int>(algorithm_));
+    switch (implementation_) {
+      case Implementation::kIgemm: {
+        const int splits = conv_igemm_effective_splits(igemm_, splits_);
+        return std::string("igemm ") + conv_tile_name(tile_) + (splits > 1 ? " splitk " + std::to_string(splits) : "");
+      }
+      case Implementation::kDirect: return "direct";
+      case Implementation::kCudnn: break;
+    }
+    return "cudnn algo " + std::to_string(static_cast<int>(algorithm_));
   }
 
  private:
-  void run(cudaStream_t stream, cudnnHandle_t handle, void* x, void* y, void* workspace) const {
-    if (tile_ >= 0) {
+  void run(cudaStream_t stream, cudnnHandle_t handle, const void* x, const void* residual, void* y, void* workspace,
+           unsigned* counters) const {
+    if (implementation_ == Implementation::kIgemm) {
       ConvIgemmParams p = igemm_;
       p.x = x;
       p.y = y;
+      p.residual = residual;
       p.w = weights_.get();
       p.bias = has_bias_ ? static_cast<const float*>(bias_.get()) : nullptr;
-      launch_conv_igemm(p, tile_, stream);
+      p.partials = static_cast<float*>(workspace);
+      p.tile_counters = counters;
+      launch_conv_igemm(p, tile_, splits_, stream);
+      return;
+    }
+    if (implementation_ == Implementation::kDirect) {
+      ConvDirectParams p = direct_;
+      p.x.data = const_cast<void*>(x);
+      p.y = y;
+      p.w = static_cast<const float*>(direct_weights_.get());
+      p.bias = has_bias_ ? static_cast<const float*>(bias_.get()) : nullptr;
+      launch_conv_direct(p, stream);
       return;
     }
     const float alpha = 1.0f, beta = 0.0f;
@@ -133,6 +210,13 @@ class ConvLayer final : public Layer {
       ElementwiseParams p = epilogue_;
       p.a.data = y;
       p.b.data = bias_.get();
+      p.y.data = y;
+      launch_elementwise(p, stream);
+    }
+    if (residual) {
+      ElementwiseParams p = residual_add_;
+      p.a.data = y;
+      p.b.data = const_cast<void*>(residual);
       p.y.data = y;
       launch_elementwise(p, stream);
     }
@@ -150,37 +234,85 @@ class ConvLayer final : public Layer {
     }
   }
 
-  bool igemm_applies(const TensorRef& x, const TensorRef& y, const Shape& w) const {
-    return half_ && nhwc_ && group_ == 1 && w[1] % 8 == 0 && w[0] % 8 == 0 && vector_aligned(x) && vector_aligned(y);
+  bool igemm_applies(const Step& step, const Shape& w) const {
+    const TensorRef& x = step.inputs[0];
+    return half_ && nhwc_ && group_ == 1 && x.dtype == DataType::kFloat16 && w[1] % 8 == 0 && w[0] % 8 == 0 &&
+           vector_aligned(x) && vector_aligned(step.output) && (!has_residual_ || vector_aligned(step.inputs[1]));
   }
 
-  void setup_igemm(const TensorRef& x, const TensorRef& y, const Shape& w) {
-    ConvIgemmParams& p = igemm_;
-    p.n = static_cast<int>(x.shape[0]);
-    p.c = static_cast<int>(x.shape[1]);
-    p.h = static_cast<int>(x.shape[2]);
-    p.w_in = static_cast<int>(x.shape[3]);
-    p.k = static_cast<int>(w[0]);
-    p.r = static_cast<int>(w[2]);
-    p.s = static_cast<int>(w[3]);
-    p.out_h = static_cast<int>(y.shape[2]);
-    p.out_w = static_cast<int>(y.shape[3]);
+  bool direct_applies(const Step& step, const Shape& w) const {
+    return half_ && nhwc_ && group_ == 1 && !has_residual_ && step.inputs[0].shape.size() == 4 &&
+           vector_aligned(step.output) &&
+           conv_direct_supported(static_cast<int>(w[1]), static_cast<int>(w[0]), static_cast<int>(w[2]), static_cast<int>(w[3]));
+  }
+
+  bool cudnn_applies(const Step& step) const {
+    const TensorRef& x = step.inputs[0];
+    const TensorRef& y = step.output;
+    return x.dtype == y.dtype && (is_packed_row_major(x) == is_packed_row_major(y));
+  }
+
+  void fill_geometry(const TensorRef& x, const TensorRef& y, const Shape& w, int& n, int& c, int& h, int& w_in, int& k, int& r,
+                     int& s, int& out_h, int& out_w) const {
+    n = static_cast<int>(x.shape[0]);
+    c = static_cast<int>(x.shape[1]);
+    h = static_cast<int>(x.shape[2]);
+    w_in = static_cast<int>(x.shape[3]);
+    k = static_cast<int>(w[0]);
+    r = static_cast<int>(w[2]);
+    s = static_cast<int>(w[3]);
+    out_h = static_cast<int>(y.shape[2]);
+    out_w = static_cast<int>(y.shape[3]);
+  }
+
+  template <typename Params>
+  void fill_window(Params& p) const {
     p.stride_h = static_cast<int>(geometry_.strides[0]);
     p.stride_w = static_cast<int>(geometry_.strides[1]);
     p.pad_h = static_cast<int>(geometry_.pads_begin[0]);
     p.pad_w = static_cast<int>(geometry_.pads_begin[1]);
     p.dilation_h = static_cast<int>(geometry_.dilations[0]);
     p.dilation_w = static_cast<int>(geometry_.dilations[1]);
+    p.activation = kernel_activation(activation_);
+  }
+
+  void setup_igemm(const Step& step, const Shape& w) {
+    const TensorRef& x = step.inputs[0];
+    const TensorRef& y = step.output;
+    ConvIgemmParams& p = igemm_;
+    fill_geometry(x, y, w, p.n, p.c, p.h, p.w_in, p.k, p.r, p.s, p.out_h, p.out_w);
+    fill_window(p);
     p.x_sn = x.strides[0];
     p.x_sh = x.strides[2];
     p.x_sw = x.strides[3];
     p.y_sn = y.strides[0];
     p.y_sh = y.strides[2];
     p.y_sw = y.strides[3];
-    p.activation = kernel_activation(activation_);
+    if (has_residual_) {
+      const TensorRef& r = step.inputs[1];
+      p.r_sn = r.strides[0];
+      p.r_sh = r.strides[2];
+      p.r_sw = r.strides[3];
+    }
   }
 
-  void setup_cudnn(const TensorRef& x, const TensorRef& y, const Shape& w, const ConvBuild& build) {
+  void setup_direct(const Step& step, const Tensor& w) {
+    const TensorRef& x = step.inputs[0];
+    const TensorRef& y = step.output;
+    ConvDirectParams& p = direct_;
+    fill_geometry(x, y, w.shape(), p.n, p.c, p.h, p.w_in, p.k, p.r, p.s, p.out_h, p.out_w);
+    fill_window(p);
+    p.x = operand_of(x);
+    p.y_sn = y.strides[0];
+    p.y_sh = y.strides[2];
+    p.y_sw = y.strides[3];
+    const std::vector<float> kcrs = w.to_float_vector();  // ONNX order is already K x C x R x S
+    direct_weights_ = DeviceBuffer(kcrs.size() * sizeof(float));
+    direct_weights_.upload(kcrs.data(), kcrs.size() * sizeof(float));
+  }
+
+  // False when cuDNN has no usable algorithm (an error only when no other implementation applies).
+  bool setup_cudnn(const TensorRef& x, const TensorRef& y, const Shape& w, const ConvBuild& build) {
     DETSTREAM_CUDA_CHECK(cudnnCreateTensorDescriptor(&x_desc_));
     DETSTREAM_CUDA_CHECK(cudnnCreateTensorDescriptor(&y_desc_));
     DETSTREAM_CUDA_CHECK(cudnnCreateFilterDescriptor(&w_desc_));
@@ -208,52 +340,112 @@ class ConvLayer final : public Layer {
       algorithm_ = perf[i].algo;
       workspace_ = perf[i].memory;
       DETSTREAM_CUDA_CHECK(cudnnSetConvolutionMathType(conv_desc_, perf[i].mathType));
-      return;
+      return true;
     }
-    throw CudaError(where_ + ": cuDNN has no convolution algorithm for these layouts (" + std::to_string(returned) +
-                    " candidates, none usable within the workspace limit)");
+    cudnn_failure_ = where_ + ": cuDNN has no convolution algorithm for these layouts (" + std::to_string(returned) +
+                     " candidates, none usable within the workspace limit)";
+    return false;
   }
 
-  void choose_tactic(const TensorRef& x, const TensorRef& y, const Shape& w, const ConvBuild& build) {
-    const std::string forced = forced_implementation();
-    const bool igemm = igemm_applies(x, y, w) && forced != "cudnn";
-    const bool cudnn = !igemm || (forced != "igemm" && is_packed_nhwc(x) && is_packed_nhwc(y));
-    if (cudnn) setup_cudnn(x, y, w, build);
-    if (!igemm) return;
-    setup_igemm(x, y, w);
-    // Time every candidate on scratch tensors shaped like the real ones (non-zero data).
-    DeviceBuffer xs(extent(x) * 2 + 16), ys(extent(y) * 2 + 16), ws(cudnn ? workspace_ : 0);
-    DETSTREAM_CUDA_CHECK(cudaMemset(xs.get(), 0x3C, xs.size()));
-    float best = 1e30f;
-    int best_tile = -1;
+  struct Candidate {
+    Implementation implementation;
+    int tile = -1, splits = 1;
+  };
+
+  std::vector<Candidate> igemm_candidates(const ConvBuild& build) const {
+    std::vector<Candidate> list;
+    if (const int forced = forced_split_k(); forced > 0) {
+      for (int tile = 0; tile < kConvTileCount; ++tile) list.push_back({Implementation::kIgemm, tile, forced});
+      return list;
+    }
     for (int tile = 0; tile < kConvTileCount; ++tile) {
-      tile_ = tile;
-      const float ms = time_ms([&] { run(nullptr, build.handle, xs.get(), ys.get(), ws.get()); });
-      if (ms < best) {
-        best = ms;
-        best_tile = tile;
+      const long long tiles = conv_igemm_output_tiles(igemm_, tile);
+      int last = 0;
+      for (int requested : kSplitCandidates) {
+        const int splits = conv_igemm_effective_splits(igemm_, requested);
+        if (splits == last) continue;
+        last = splits;
+        if (splits > 1 && (tiles >= build.multiprocessors || tiles * splits > 4LL * build.multiprocessors)) continue;
+        if (conv_igemm_partials_bytes(igemm_, tile, splits) > kMaxPartialsBytes) continue;
+        list.push_back({Implementation::kIgemm, tile, splits});
       }
     }
-    tile_ = -1;
-    if (cudnn && time_ms([&] { run(nullptr, build.handle, xs.get(), ys.get(), ws.get()); }) < best) return;
-    tile_ = best_tile;
+    return list;
+  }
+
+  void choose_tactic(const Step& step, const Tensor& w, const ConvBuild& build) {
+    const TensorRef& x = step.inputs[0];
+    const TensorRef& y = step.output;
+    const Shape& shape = w.shape();
+    const std::string forced = forced_implementation();
+    upload_weights(w);
+    std::vector<Candidate> candidates;
+    if (igemm_applies(step, shape) && forced != "cudnn") {
+      setup_igemm(step, shape);
+      candidates = igemm_candidates(build);
+    }
+    if (direct_applies(step, shape)) {
+      setup_direct(step, w);
+      candidates.push_back({Implementation::kDirect});
+    }
+    const bool cudnn_wanted = candidates.empty() || (forced != "igemm" && is_packed_nhwc(x) && is_packed_nhwc(y));
+    if (cudnn_wanted && cudnn_applies(step) && setup_cudnn(x, y, shape, build)) candidates.push_back({Implementation::kCudnn});
+    if (candidates.empty()) {
+      throw CudaError(cudnn_failure_.empty() ? where_ + ": no convolution implementation for these layouts" : cudnn_failure_);
+    }
+    if (candidates.size() == 1) return adopt(candidates[0]);
+    // Time every candidate on scratch tensors shaped like the real ones (non-zero data).
+    std::size_t scratch = 0, counters = 0;
+    for (const Candidate& c : candidates) {
+      adopt(c);
+      scratch = std::max(scratch, workspace_bytes());
+      counters = std::max(counters, tile_counters());
+    }
+    DeviceBuffer xs(extent(x) * element_size(x.dtype) + 16), ys(extent(y) * element_size(y.dtype) + 16);
+    DeviceBuffer rs(has_residual_ ? extent(step.inputs[1]) * element_size(y.dtype) + 16 : 0);
+    DeviceBuffer ws(scratch), cs(counters * sizeof(unsigned));
+    DETSTREAM_CUDA_CHECK(cudaMemset(xs.get(), 0x3C, xs.size()));
+    if (rs.size()) DETSTREAM_CUDA_CHECK(cudaMemset(rs.get(), 0x3C, rs.size()));
+    if (cs.size()) DETSTREAM_CUDA_CHECK(cudaMemset(cs.get(), 0, cs.size()));
+    float best = 1e30f;
+    Candidate chosen = candidates[0];
+    for (const Candidate& c : candidates) {
+      adopt(c);
+      const float ms = time_ms(build.stream, [&] {
+        run(build.stream, build.handle, xs.get(), rs.get(), ys.get(), ws.get(), static_cast<unsigned*>(cs.get()));
+      });
+      if (ms < best) {
+        best = ms;
+        chosen = c;
+      }
+    }
+    adopt(chosen);
+  }
+
+  void adopt(const Candidate& c) {
+    implementation_ = c.implementation;
+    tile_ = c.tile;
+    splits_ = c.splits;
   }
 
   std::string where_;
-  bool nhwc_ = true, half_ = true, has_bias_ = false;
+  std::string cudnn_failure_;
+  bool nhwc_ = true, half_ = true, has_bias_ = false, has_residual_ = false;
   int group_ = 1;
   ops::WindowGeometry geometry_;
   ops::Activation activation_ = ops::Activation::kNone;
-  int tile_ = -1;  // >= 0: the implicit-GEMM kernel with this tile; -1: cuDNN
+  Implementation implementation_ = Implementation::kCudnn;
+  int tile_ = -1, splits_ = 1;  // the implicit GEMM's tactic
   ConvIgemmParams igemm_;
+  ConvDirectParams direct_;
   cudnnTensorDescriptor_t x_desc_ = nullptr, y_desc_ = nullptr;
   cudnnFilterDescriptor_t w_desc_ = nullptr;
   cudnnConvolutionDescriptor_t conv_desc_ = nullptr;
   cudnnConvolutionFwdAlgo_t algorithm_ = CUDNN_CONVOLUTION_FWD_ALGO_IMPLICIT_GEMM;
   std::size_t workspace_ = 0;
-  DeviceBuffer weights_, bias_;
-  ElementwiseParams epilogue_;
-  DeviceAddress x_, y_;
+  DeviceBuffer weights_, direct_weights_, bias_;
+  ElementwiseParams epilogue_, residual_add_;
+  DeviceAddress x_, y_, residual_;
 };
 
 }  // namespace

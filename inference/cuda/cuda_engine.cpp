@@ -19,8 +19,10 @@ bool env_is(const char* name, const char* value) {
 
 struct HandleGuard {
   cudnnHandle_t handle = nullptr;
+  cudaStream_t stream = nullptr;
   ~HandleGuard() {
     if (handle) cudnnDestroy(handle);
+    if (stream) cudaStreamDestroy(stream);
   }
 };
 
@@ -49,6 +51,8 @@ LoweringOptions lowering_options_from_environment() {
   if (env_is("DETSTREAM_CUDA_LAYOUT", "nchw")) options.feature_nhwc = false;
   if (env_is("DETSTREAM_CUDA_CONCAT_IN_PLACE", "0")) options.concat_in_place = false;
   options.conv_strided_input = options.conv_strided_output = !env_is("DETSTREAM_CUDA_STRIDED_CONV", "0");
+  options.fuse_residual_add = !env_is("DETSTREAM_CUDA_FUSE_ADD", "0");
+  options.conv_direct_input = !env_is("DETSTREAM_CUDA_DIRECT_CONV", "0");
   return options;
 }
 
@@ -73,13 +77,19 @@ CudaEngine::CudaEngine(const Plan& plan, const LoweringOptions& options) : optio
   const AddressBook book(lowered_, std::move(pointers));
   HandleGuard guard;
   DETSTREAM_CUDA_CHECK(cudnnCreate(&guard.handle));
+  DETSTREAM_CUDA_CHECK(cudaStreamCreateWithFlags(&guard.stream, cudaStreamNonBlocking));
+  DETSTREAM_CUDA_CHECK(cudnnSetStream(guard.handle, guard.stream));
   ConvBuild build;
   build.handle = guard.handle;
+  build.stream = guard.stream;
   build.precision = plan.precision;
+  DETSTREAM_CUDA_CHECK(cudaDeviceGetAttribute(&build.multiprocessors, cudaDevAttrMultiProcessorCount, device_));
   for (const Step& step : lowered_.steps) {
     layers_.push_back(make_layer(step, plan.graph, book, build));
     workspace_bytes_ = std::max(workspace_bytes_, layers_.back()->workspace_bytes());
+    tile_counters_ = std::max(tile_counters_, layers_.back()->tile_counters());
   }
+  DETSTREAM_CUDA_CHECK(cudaStreamSynchronize(guard.stream));
   DETSTREAM_CUDA_CHECK(cudaDeviceSynchronize());
 }
 
@@ -109,6 +119,12 @@ void CudaContext::initialise() {
   DETSTREAM_CUDA_CHECK(cudaMemsetAsync(arena_.get(), 0xFF, arena_.size(), stream_));
   DETSTREAM_CUDA_CHECK(cudaStreamSynchronize(stream_));
   workspace_ = DeviceBuffer(engine.workspace_bytes());
+  // Split-K layers leave their counters at zero again, so they are zeroed only here.
+  tile_counters_ = DeviceBuffer(engine.tile_counters() * sizeof(unsigned));
+  if (tile_counters_.size()) {
+    DETSTREAM_CUDA_CHECK(cudaMemsetAsync(tile_counters_.get(), 0, tile_counters_.size(), stream_));
+    DETSTREAM_CUDA_CHECK(cudaStreamSynchronize(stream_));
+  }
   for (const TensorRef& in : lowered.input_staging) pinned_inputs_.emplace_back(static_cast<std::size_t>(in.count()) * sizeof(float));
   for (const TensorRef& out : lowered.output_staging) pinned_outputs_.emplace_back(static_cast<std::size_t>(out.count()) * sizeof(float));
   events_.resize(engine.layers().size() + 1, nullptr);
@@ -142,6 +158,7 @@ LaunchArgs CudaContext::launch_args() const {
   args.arena = static_cast<std::byte*>(arena_.get());
   args.workspace = workspace_.get();
   args.workspace_bytes = workspace_.size();
+  args.tile_counters = static_cast<unsigned*>(tile_counters_.get());
   return args;
 }
 
@@ -289,16 +306,18 @@ EnqueueTiming CudaContext::time(int warmup, int iterations) {
 }
 
 std::string CudaContext::describe() const {
-  std::size_t convs = 0, igemm = 0;
+  std::size_t convs = 0, igemm = 0, split = 0, direct = 0;
   for (const auto& layer : engine_.layers()) {
     convs += layer->is_conv() ? 1 : 0;
     igemm += layer->tactic().rfind("igemm", 0) == 0 ? 1 : 0;
+    split += layer->tactic().find("splitk") != std::string::npos ? 1 : 0;
+    direct += layer->tactic() == "direct" ? 1 : 0;
   }
   const LoweringOptions& o = engine_.options();
   std::ostringstream text;
   text << "arena " << engine_.lowered().arena_bytes << " bytes, workspace " << engine_.workspace_bytes() << " bytes, "
-       << engine_.layers().size() << " layers (" << convs << " convolutions: " << igemm << " implicit-GEMM kernel, "
-       << convs - igemm << " cuDNN), layout "
+       << engine_.layers().size() << " layers (" << convs << " convolutions: " << igemm << " implicit-GEMM kernel (" << split << " split-K), "
+       << direct << " direct, " << convs - igemm - direct << " cuDNN), layout "
        << (o.feature_nhwc ? "NHWC" : "NCHW") << ", concat in place " << (o.concat_in_place ? "on" : "off")
        << ", strided conv " << (o.conv_strided_input ? "on" : "off") << ", CUDA graph "
        << (graph_note_.empty() ? (graph_enabled_ ? "not captured yet" : "off") : graph_note_);

@@ -26,11 +26,14 @@ class CudaEngine final : public BackendEngine {
  public:
   CudaEngine(const Plan& plan, const LoweringOptions& options);
   std::unique_ptr<BackendContext> create_context() const override;
-  std::size_t context_memory_bytes() const override { return lowered_.arena_bytes + workspace_bytes_; }
+  std::size_t context_memory_bytes() const override {
+    return lowered_.arena_bytes + workspace_bytes_ + tile_counters_ * sizeof(unsigned);
+  }
 
   const LoweredGraph& lowered() const { return lowered_; }
   const std::vector<std::unique_ptr<Layer>>& layers() const { return layers_; }
   std::size_t workspace_bytes() const { return workspace_bytes_; }
+  std::size_t tile_counters() const { return tile_counters_; }
   std::size_t node_count() const { return node_count_; }
   int device() const { return device_; }
   const LoweringOptions& options() const { return options_; }
@@ -41,6 +44,7 @@ class CudaEngine final : public BackendEngine {
   std::vector<DeviceBuffer> constants_;  // by root index (empty for arena roots)
   std::vector<std::unique_ptr<Layer>> layers_;
   std::size_t workspace_bytes_ = 0;
+  std::size_t tile_counters_ = 0;  // split-K arrival counters a context keeps (zeroed once)
   std::size_t node_count_ = 0;
   int device_ = 0;
 };
@@ -73,7 +77,7 @@ class CudaContext final : public BackendContext {
   const CudaEngine& engine_;
   cudaStream_t stream_ = nullptr;
   cudnnHandle_t cudnn_ = nullptr;
-  DeviceBuffer arena_, workspace_;
+  DeviceBuffer arena_, workspace_, tile_counters_;
   std::vector<PinnedBuffer> pinned_inputs_, pinned_outputs_;
   cudaGraphExec_t graph_exec_ = nullptr;
   bool graph_enabled_ = true;
@@ -83,8 +87,10 @@ class CudaContext final : public BackendContext {
   std::vector<double> node_times_;
 };
 
-// Options of prepare(): NHWC, concatenation in place, strided convolutions (fp16); turned off by
-// DETSTREAM_CUDA_LAYOUT=nchw, DETSTREAM_CUDA_CONCAT_IN_PLACE=0 and DETSTREAM_CUDA_STRIDED_CONV=0.
+// Options of prepare(): NHWC, concatenation in place, strided convolutions (fp16), residual Adds
+// folded into convolutions, the stem reading the input in place; turned off by
+// DETSTREAM_CUDA_LAYOUT=nchw, DETSTREAM_CUDA_CONCAT_IN_PLACE=0, DETSTREAM_CUDA_STRIDED_CONV=0,
+// DETSTREAM_CUDA_FUSE_ADD=0 and DETSTREAM_CUDA_DIRECT_CONV=0.
 LoweringOptions lowering_options_from_environment();
 
 }  // namespace detstream::inference::cuda

@@ -7,6 +7,7 @@
 
 #include <cuda_runtime_api.h>
 
+#include <cstddef>
 #include <cstdint>
 
 namespace detstream::inference::cuda {
@@ -38,6 +39,9 @@ struct Window2d {
   std::int64_t n = 0, c = 0, in_h = 0, in_w = 0, out_h = 0, out_w = 0;
   int kernel_h = 1, kernel_w = 1, stride_h = 1, stride_w = 1, pad_h = 0, pad_w = 0, dilation_h = 1, dilation_w = 1;
   bool channels_last = true;  // thread order: C fastest (NHWC data) or W fastest
+  // fp16 NHWC views with C, offsets and pixel strides multiples of 8: each thread moves 8
+  // channels as one 16-byte vector (set by the layer when vector_aligned holds for x and y).
+  bool vector8 = false;
 };
 struct MaxPoolParams {
   Window2d window;
@@ -73,12 +77,19 @@ namespace detstream::inference::cuda {
 
 // Implicit-GEMM convolution on tensor cores: NHWC fp16 input and output (channel stride 1, the
 // other strides free, so inputs may be channel slices and outputs may go into a concatenation),
-// weights K x R x S x C fp16, bias fp32, fused activation, fp32 accumulation. Needs C and K
-// multiples of 8 and every offset and pixel stride a multiple of 8 elements (16-byte vectors).
+// weights K x R x S x C fp16, bias fp32, fused activation, fp32 accumulation, and optionally a
+// residual added after the activation (y = act(conv + bias) + residual: YOLOv8's Bottleneck).
+// Needs C and K multiples of 8 and every offset and pixel stride a multiple of 8 elements
+// (16-byte vectors).
+// Split-K: with splits > 1, `splits` CTAs share one output tile, each over a slice of the depth;
+// each writes its fp32 partial to `partials`, and the last to arrive (counted in
+// `tile_counters`, which must be zero before the launch and are zero again after it) sums them
+// and runs the epilogue. Small layers then fill the GPU instead of running 20-30 CTAs.
 struct ConvIgemmParams {
   const void* x = nullptr;
   const void* w = nullptr;
-  const float* bias = nullptr;  // may be null
+  const float* bias = nullptr;      // may be null
+  const void* residual = nullptr;   // may be null; NHWC fp16 like y
   void* y = nullptr;
   int n = 0, c = 0, h = 0, w_in = 0;
   int k = 0, r = 1, s = 1;
@@ -86,10 +97,40 @@ struct ConvIgemmParams {
   int stride_h = 1, stride_w = 1, pad_h = 0, pad_w = 0, dilation_h = 1, dilation_w = 1;
   long long x_sn = 0, x_sh = 0, x_sw = 0;
   long long y_sn = 0, y_sh = 0, y_sw = 0;
+  long long r_sn = 0, r_sh = 0, r_sw = 0;
   int activation = kActNone;
+  int splits = 1;              // set by launch_conv_igemm from the requested split count
+  int k_tiles_per_split = 0;
+  float* partials = nullptr;   // conv_igemm_partials_bytes() of scratch, when splits > 1
+  unsigned* tile_counters = nullptr;  // conv_igemm_output_tiles() counters, when splits > 1
 };
 enum ConvTile : int { kTile128x64 = 0, kTile64x64, kTile64x32, kTile32x64, kTile32x32, kConvTileCount };
 const char* conv_tile_name(int tile);
-void launch_conv_igemm(const ConvIgemmParams& params, int tile, cudaStream_t stream);
+// The split count that actually runs when `requested` are asked for (each slice gets whole
+// 32-deep k-tiles, so some requests collapse onto smaller counts).
+int conv_igemm_effective_splits(const ConvIgemmParams& params, int requested);
+long long conv_igemm_output_tiles(const ConvIgemmParams& params, int tile);
+std::size_t conv_igemm_partials_bytes(const ConvIgemmParams& params, int tile, int splits);
+void launch_conv_igemm(const ConvIgemmParams& params, int tile, int splits, cudaStream_t stream);
+
+// Direct convolution for few input channels (the stem: C = 3), straight from the graph's input
+// in any layout and float type (fp32 NCHW, so no conversion copy runs before it), to NHWC fp16
+// (channel stride 1, pixel strides multiples of 8 elements). Weights are fp32 K x C x R x S,
+// K a multiple of 8. Each thread computes one output pixel for 8 or 16 channels.
+struct ConvDirectParams {
+  StridedOperand x;  // strides over N, C, H, W
+  const float* w = nullptr;
+  const float* bias = nullptr;
+  void* y = nullptr;
+  long long y_sn = 0, y_sh = 0, y_sw = 0;
+  int n = 0, c = 0, h = 0, w_in = 0;
+  int k = 0, r = 1, s = 1;
+  int out_h = 0, out_w = 0;
+  int stride_h = 1, stride_w = 1, pad_h = 0, pad_w = 0, dilation_h = 1, dilation_w = 1;
+  int activation = kActNone;
+};
+// Whether the direct kernel can run these sizes (shared memory holds the weights of one CTA).
+bool conv_direct_supported(int c, int k, int r, int s);
+void launch_conv_direct(const ConvDirectParams& params, cudaStream_t stream);
 
 }  // namespace detstream::inference::cuda

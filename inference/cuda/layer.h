@@ -30,6 +30,7 @@ struct LaunchArgs {
   std::byte* arena = nullptr;
   void* workspace = nullptr;
   std::size_t workspace_bytes = 0;
+  unsigned* tile_counters = nullptr;  // split-K arrival counters: zero between layers
 };
 
 class Layer {
@@ -38,6 +39,7 @@ class Layer {
   virtual ~Layer() = default;
   virtual void enqueue(const LaunchArgs& args) const = 0;
   virtual std::size_t workspace_bytes() const { return 0; }
+  virtual std::size_t tile_counters() const { return 0; }  // split-K counters the layer needs
   virtual bool is_conv() const { return false; }
   virtual std::string tactic() const { return ""; }  // the implementation chosen at build time
   int node() const { return node_; }  // graph node, -1 for copies the lowering added
@@ -67,7 +69,9 @@ std::unique_ptr<Layer> make_resize_layer(const Step& step, const Graph& graph, c
 std::unique_ptr<Layer> make_softmax_layer(const Step& step, const Node& node, const AddressBook& book);
 
 struct ConvBuild {
-  cudnnHandle_t handle = nullptr;  // used to time the algorithms at build time
+  cudnnHandle_t handle = nullptr;  // used to time the algorithms at build time, bound to `stream`
+  cudaStream_t stream = nullptr;   // where candidates are timed (captured as a CUDA graph)
+  int multiprocessors = 132;
   Precision precision = Precision::kFp16;
   std::size_t workspace_limit = std::size_t{256} << 20;
 };
@@ -77,5 +81,7 @@ std::unique_ptr<Layer> make_conv_layer(const Step& step, const Graph& graph, con
 // The epilogue of a convolution or any "y = act(y + bias[c])": bias is float32, channel axis 1.
 ElementwiseParams bias_activation_params(const TensorRef& y, bool has_bias, ops::Activation activation);
 int kernel_activation(ops::Activation activation);
+// y = y + residual (same shape), for convolutions that cannot add it in their own epilogue.
+ElementwiseParams residual_add_params(const TensorRef& y, const TensorRef& residual);
 
 }  // namespace detstream::inference::cuda

@@ -109,6 +109,9 @@ Window2d window_sizes(const TensorRef& x, const TensorRef& y) {
   w.out_w = y.shape[3];
   w.channels_last = y.strides[1] == 1;
   check_count(w.n * w.c * w.out_h * w.out_w);
+  check_count(w.n * w.c * w.in_h * w.in_w);
+  w.vector8 = x.dtype == DataType::kFloat16 && y.dtype == DataType::kFloat16 && w.c % 8 == 0 && vector_aligned(x) &&
+              vector_aligned(y);
   return w;
 }
 
@@ -255,6 +258,12 @@ ElementwiseParams bias_activation_params(const TensorRef& y, bool has_bias, ops:
   ElementwiseParams p = elementwise_params(operands, y);
   p.op = has_bias ? kOpAdd : kOpCopy;
   p.activation = kernel_activation(activation);
+  return p;
+}
+
+ElementwiseParams residual_add_params(const TensorRef& y, const TensorRef& residual) {
+  ElementwiseParams p = elementwise_params({&y, &residual}, y);
+  p.op = kOpAdd;
   return p;
 }
 

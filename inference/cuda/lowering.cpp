@@ -54,6 +54,7 @@ class Lowerer {
         if (id != kNoValue) producer_[static_cast<std::size_t>(id)] = static_cast<int>(n);
     consumers_ = g_.consumers();
     classify();
+    fused_into_conv_.assign(g_.nodes.size(), 0);
     if (opt_.concat_in_place) place_concats();
     lower_inputs();
     for (std::size_t n = 0; n < g_.nodes.size(); ++n) lower_node(g_.nodes[n]);
@@ -248,7 +249,7 @@ class Lowerer {
       const TensorRef staging = new_root(v.shape, DataType::kFloat32, false);
       out_.input_staging.push_back(staging);
       TensorRef& ref = out_.values[static_cast<std::size_t>(id)];
-      if (feature(id) && (feature_dtype_ != DataType::kFloat32 || opt_.feature_nhwc)) {
+      if (feature(id) && (feature_dtype_ != DataType::kFloat32 || opt_.feature_nhwc) && !read_in_place_by_convs(id)) {
         ref = new_root(v.shape, feature_dtype_, opt_.feature_nhwc);
         add_copy(staging, ref, -1);
       } else {
@@ -257,9 +258,21 @@ class Lowerer {
     }
   }
 
+  // Whether every reader of graph input `id` is a convolution that can take it as it comes.
+  bool read_in_place_by_convs(int id) const {
+    const auto& readers = consumers_[static_cast<std::size_t>(id)];
+    if (readers.empty() || g_.is_graph_output(id)) return false;
+    for (int c : readers) {
+      const Node& node = g_.nodes[static_cast<std::size_t>(c)];
+      if (node.inputs[0] != id || !direct_conv_capable(g_, node, precision_, opt_)) return false;
+    }
+    return true;
+  }
+
   void lower_node(const Node& node) {
     check_float(node);
     const int index = static_cast<int>(&node - g_.nodes.data());
+    if (fused_into_conv_[static_cast<std::size_t>(index)]) return;
     const std::string& op = node.op_type;
     const int y = node.outputs[0];
     if (op == "Conv") return lower_conv(node, index);
@@ -309,7 +322,8 @@ class Lowerer {
     TensorRef x = input_ref(node, node.inputs[0]);
     const bool packed = nhwc ? is_packed_nhwc(x) : is_packed_row_major(x);
     const bool strided_ok = nhwc && strided_input_ok(node) && vector_aligned(x);
-    if (x.dtype != dtype || !(packed || strided_ok)) {
+    const bool direct_ok = direct_conv_capable(g_, node, precision_, opt_);
+    if (!direct_ok && (x.dtype != dtype || !(packed || strided_ok))) {
       const TensorRef packed_x = new_root(x.shape, dtype, nhwc);
       add_copy(x, packed_x, index);
       x = packed_x;
@@ -319,8 +333,56 @@ class Lowerer {
     step.node = index;
     step.activation = ops::activation_from_node(node);
     step.inputs = {x};
+    if (!direct_ok && fold_residual_add(node, x, step)) return add_step(std::move(step));
     step.output = output_ref(y);
     add_step(std::move(step));
+  }
+
+  // "Add(Conv(x), r)" where the Conv output feeds nothing else and r is already computed: the
+  // convolution writes the Add's output and adds r in its epilogue. Skipped (false) unless the
+  // layouts are ones the convolution kernels take: packed outputs (cuDNN then adds r with one
+  // elementwise launch), or strided fp16 NHWC tensors in 16-byte vectors for the implicit GEMM;
+  // and unless r and x stay clear of the output.
+  bool fold_residual_add(const Node& conv, const TensorRef& x, Step& step) {
+    if (!opt_.fuse_residual_add) return false;
+    const int y = conv.outputs[0];
+    const auto& readers = consumers_[static_cast<std::size_t>(y)];
+    if (readers.size() != 1 || g_.is_graph_output(y)) return false;
+    const int add_index = readers[0];
+    const Node& add = g_.nodes[static_cast<std::size_t>(add_index)];
+    if (add.op_type != "Add" || add.inputs.size() != 2 || add.inputs[0] == add.inputs[1]) return false;
+    if (ops::activation_from_node(add) != ops::Activation::kNone) return false;
+    const int other = add.inputs[0] == y ? add.inputs[1] : add.inputs[0];
+    const int sum = add.outputs[0];
+    const Shape& shape = g_.value(y).shape;
+    if (g_.value(other).shape != shape || g_.value(sum).shape != shape || !feature(other) || !feature(sum)) return false;
+    const TensorRef& residual = out_.values[static_cast<std::size_t>(other)];
+    if (!residual.valid() || residual.dtype != computed_dtype(y)) return false;
+    const TensorRef out = output_ref(sum);
+    const bool packed = computed_nhwc(y) ? is_packed_nhwc(out) : is_packed_row_major(out);
+    const bool vectors = strided_conv_capable(g_, conv, precision_, opt_) && opt_.conv_strided_output && vector_aligned(out) &&
+                         vector_aligned(residual) && vector_aligned(x);
+    if (out.dtype != computed_dtype(y) || !(vectors || packed)) return false;
+    if (!clear_of(residual, out, true) || !clear_of(x, out, false)) return false;
+    step.inputs.push_back(residual);
+    step.output = out;
+    fused_into_conv_[static_cast<std::size_t>(add_index)] = 1;
+    return true;
+  }
+
+  // Whether `a` and `b` never share an element (or are the same elements, when `same_ok`: a
+  // thread reads its residual before writing the same place). Views of one root are told apart
+  // only as disjoint channel ranges of one NHWC buffer (concatenation slices).
+  bool clear_of(const TensorRef& a, const TensorRef& b, bool same_ok) const {
+    if (a.root != b.root) return true;
+    if (same_place(a, b)) return same_ok;
+    if (a.shape.size() != 4 || a.strides != b.strides || a.strides[1] != 1) return false;
+    const std::int64_t pixel = a.strides[3];
+    if (pixel <= 0 || a.strides[2] % pixel != 0 || a.strides[0] % pixel != 0) return false;
+    if (a.offset / pixel != b.offset / pixel) return false;
+    const std::int64_t ca = a.offset % pixel, cb = b.offset % pixel;
+    if (ca + a.shape[1] > pixel || cb + b.shape[1] > pixel) return false;
+    return ca + a.shape[1] <= cb || cb + b.shape[1] <= ca;
   }
 
   void lower_split(const Node& node) {
@@ -432,6 +494,7 @@ class Lowerer {
   DataType feature_dtype_;
   LoweringOptions opt_;
   std::vector<char> feature_;
+  std::vector<char> fused_into_conv_;  // Add nodes a convolution's epilogue computes
   std::vector<int> producer_;
   std::vector<std::vector<int>> consumers_;
   LoweredGraph out_;
@@ -445,6 +508,14 @@ bool strided_conv_capable(const Graph& graph, const Node& node, Precision precis
   const Shape& w = graph.value(node.inputs[1]).shape;
   const Shape& x = graph.value(node.inputs[0]).shape;
   return w.size() == 4 && x.size() == 4 && x[1] % 8 == 0 && w[0] % 8 == 0;
+}
+
+bool direct_conv_capable(const Graph& graph, const Node& node, Precision precision, const LoweringOptions& options) {
+  if (!options.conv_direct_input || precision != Precision::kFp16 || !options.feature_nhwc || node.op_type != "Conv") return false;
+  if (node.attr_int("group", 1) != 1 || !node.has_input(1)) return false;
+  const Shape& w = graph.value(node.inputs[1]).shape;
+  const Shape& x = graph.value(node.inputs[0]).shape;
+  return w.size() == 4 && x.size() == 4 && x[1] <= 4 && w[0] % 8 == 0;
 }
 
 bool vector_aligned(const TensorRef& ref) {

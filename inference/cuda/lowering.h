@@ -7,6 +7,9 @@
 // - Split, Slice, Transpose, Identity and Reshape of packed data are views: no step, no copy.
 // - Concat inputs are written in place into their slice of the output when their producer can
 //   write strided output ("concat in place"); the other inputs are copied.
+// - A residual Add fed by a convolution is folded into it (Step::inputs[1], added after the
+//   activation), and a stem convolution with few input channels reads the graph input in place
+//   (no conversion copy): both when the layouts allow it (LoweringOptions).
 // - Buffers whose lifetimes do not overlap share arena memory (memory_planner.h).
 // The result is immutable once made; thread-safe to read.
 #pragma once
@@ -42,7 +45,9 @@ struct Step {
   int node = -1;  // graph node implemented; -1 for copies the lowering adds
   ElementwiseOp op = ElementwiseOp::kCopy;
   ops::Activation activation = ops::Activation::kNone;
-  std::vector<TensorRef> inputs;  // kConv: X only (weights and bias come from the node)
+  // kConv: X, then optionally a residual added after the activation (weights and bias come from
+  // the node; the residual has the output's shape and does not overlap it unless in place).
+  std::vector<TensorRef> inputs;
   TensorRef output;
 };
 
@@ -53,12 +58,20 @@ struct LoweringOptions {
   // their inputs may be channel slices and their outputs go into a concatenation in place.
   bool conv_strided_input = false;
   bool conv_strided_output = false;
+  // Fold "Add(Conv(x), r)" into the convolution when the Conv output feeds only that Add.
+  bool fuse_residual_add = true;
+  // Let direct_conv_capable convolutions read the graph input as it comes (fp32 NCHW).
+  bool conv_direct_input = true;
 };
 
 // Whether the implicit-GEMM convolution can run `node` on strided NHWC fp16 tensors: 2-D, one
 // group, input and output channels multiples of 8. (Offsets and strides must also be multiples of
 // 8 elements: vector_aligned.)
 bool strided_conv_capable(const Graph& graph, const Node& node, Precision precision, const LoweringOptions& options);
+// Whether the direct small-channel kernel can run `node` from an input in any layout and type to
+// NHWC fp16: fp16 precision, NHWC features, 2-D, one group, at most 4 input channels, output
+// channels a multiple of 8.
+bool direct_conv_capable(const Graph& graph, const Node& node, Precision precision, const LoweringOptions& options);
 // NHWC with unit channel stride and offset/other strides multiples of 8 elements (16 bytes).
 bool vector_aligned(const TensorRef& ref);
 

@@ -5,6 +5,7 @@
 #include <gtest/gtest.h>
 
 #include <cstdlib>
+#include <cstring>
 #include <thread>
 
 #include "graph_fixtures.h"
@@ -50,7 +51,8 @@ TEST(CudaGpu, MiniYoloMatchesTheCpuInFp32AndFp16UnderEveryLoweringOption) {
       const std::vector<std::pair<const char*, const char*>> variants{
           {"DETSTREAM_CUDA_DEFAULTS", "1"}, {"DETSTREAM_CUDA_STRIDED_CONV", "0"}, {"DETSTREAM_CUDA_LAYOUT", "nchw"},
           {"DETSTREAM_CUDA_CONCAT_IN_PLACE", "0"}, {"DETSTREAM_CUDA_GRAPH", "0"}, {"DETSTREAM_CUDA_CONV", "cudnn"},
-          {"DETSTREAM_CUDA_CONV", "igemm"}};
+          {"DETSTREAM_CUDA_CONV", "igemm"}, {"DETSTREAM_CUDA_SPLIT_K", "3"}, {"DETSTREAM_CUDA_FUSE_ADD", "0"},
+          {"DETSTREAM_CUDA_DIRECT_CONV", "0"}};
       for (const auto& [name, value] : variants) {
         const ScopedEnv env(name, value);
         const std::string where = std::string(name) + "=" + value + " width " + std::to_string(width) + " batch " + std::to_string(batch);
@@ -61,10 +63,13 @@ TEST(CudaGpu, MiniYoloMatchesTheCpuInFp32AndFp16UnderEveryLoweringOption) {
 }
 
 // The implicit-GEMM kernel on geometries yolov8n does not have: dilation, padding 0 and 2,
-// stride 3, a 5x5 kernel, 7 x 5 and 1 x 1 images, several output tiles, ReLU and sigmoid.
+// stride 3, a 5x5 kernel, 7 x 5 and 1 x 1 images, several output tiles, ReLU and sigmoid; each
+// with the split chosen by timing and with the depth split 2, 3 and 16 ways (serial split-K).
 TEST(CudaGpu, ImplicitGemmConvolutionMatchesTheReferenceOnOddGeometries) {
   DETSTREAM_REQUIRE_CUDA_DEVICE();
   const ScopedEnv env("DETSTREAM_CUDA_CONV", "igemm");
+  for (const char* split : {"0", "2", "3", "16"}) {
+  const ScopedEnv split_env("DETSTREAM_CUDA_SPLIT_K", split);
   struct Case {
     std::int64_t n, c, h, w, k, kernel, stride, pad, dilation;
     const char* activation;
@@ -94,7 +99,14 @@ TEST(CudaGpu, ImplicitGemmConvolutionMatchesTheReferenceOnOddGeometries) {
     const ConstTensorView in_view = inputs[0].view();
     const TensorView out_view = got.view();
     ASSERT_TRUE(context->execute({&in_view, 1}, {&out_view, 1}));
-    EXPECT_LT(rel_l2(got, (*expected)[0]), 2e-3) << "n " << k.n << " c " << k.c << " k " << k.k << " kernel " << k.kernel;
+    EXPECT_LT(rel_l2(got, (*expected)[0]), 2e-3) << "n " << k.n << " c " << k.c << " k " << k.k << " kernel " << k.kernel
+                                                 << " split-K " << split;
+    // Replays reuse the split-K counters: a second run must give the same numbers.
+    Tensor again(DataType::kFloat32, out);
+    const TensorView again_view = again.view();
+    ASSERT_TRUE(context->execute({&in_view, 1}, {&again_view, 1}));
+    EXPECT_EQ(std::memcmp(again.data<float>(), got.data<float>(), static_cast<std::size_t>(got.count()) * sizeof(float)), 0);
+  }
   }
 }
 

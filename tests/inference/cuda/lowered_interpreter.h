@@ -128,7 +128,9 @@ class LoweredInterpreter {
             const float xv = load(x, offset(x, {i[0], gi * cin_g + c, h, ww}));
             acc += static_cast<double>(xv) * wv[static_cast<std::size_t>(((i[1] * cin_g + c) * w.shape()[2] + kh) * w.shape()[3] + kw)];
           }
-      store(s.output, offset(s.output, i), ops::apply_activation(s.activation, static_cast<float>(acc)));
+      float v = ops::apply_activation(s.activation, static_cast<float>(acc));
+      if (s.inputs.size() > 1) v += load(s.inputs[1], offset(s.inputs[1], i));  // folded residual Add
+      store(s.output, offset(s.output, i), v);
     });
   }
 

@@ -73,6 +73,56 @@ TEST(CudaLowering, ConcatInputsAreWrittenInPlace) {
   EXPECT_EQ(count_steps(lower_graph(g, Precision::kFp16, off), g, "Concat"), 3 + 3 + 2 + 2 + 2);
 }
 
+TEST(CudaLowering, StemConvolutionsReadTheGraphInputInPlaceWhenEveryReaderCan) {
+  auto input_copies = [](const LoweredGraph& l) {
+    int copies = 0;
+    for (const Step& s : l.steps) {
+      copies += s.kind == StepKind::kElementwise && s.inputs[0].root == l.input_staging[0].root ? 1 : 0;
+    }
+    return copies;
+  };
+  // Width 8: both convolutions of the image have 8k output channels, so both read it in place.
+  const Graph wide = testing::mini_yolo(1, 8);
+  const LoweredGraph l = lower_graph(wide, Precision::kFp16, {});
+  EXPECT_EQ(input_copies(l), 0);
+  for (const Step& s : l.steps) {
+    if (s.kind == StepKind::kConv && s.inputs[0].root == l.input_staging[0].root) {
+      EXPECT_EQ(s.inputs[0].dtype, DataType::kFloat32);
+      EXPECT_EQ(s.output.dtype, DataType::kFloat16);
+      EXPECT_TRUE(is_packed_nhwc(s.output));
+    }
+  }
+  // Width 1: one reader has 4 output channels (the direct kernel wants multiples of 8).
+  EXPECT_EQ(input_copies(lower_graph(testing::mini_yolo(1, 1), Precision::kFp16, {})), 1);
+  LoweringOptions off;
+  off.conv_direct_input = false;
+  EXPECT_EQ(input_copies(lower_graph(wide, Precision::kFp16, off)), 1);
+  EXPECT_EQ(input_copies(lower_graph(wide, Precision::kFp32, {})), 1) << "the direct kernel writes fp16";
+}
+
+TEST(CudaLowering, ResidualAddIsFoldedIntoTheConvolutionThatFeedsIt) {
+  const Graph wide = testing::mini_yolo(1, 8);
+  LoweringOptions strided;
+  strided.conv_strided_input = strided.conv_strided_output = true;
+  const LoweredGraph l = lower_graph(wide, Precision::kFp16, strided);
+  // The head's two anchor Adds stay; the C2f Add is the convolution's epilogue now.
+  EXPECT_EQ(count_steps(l, wide, "Add"), 2);
+  int folded = 0;
+  for (const Step& s : l.steps) {
+    if (s.kind != StepKind::kConv || s.inputs.size() != 2) continue;
+    ++folded;
+    EXPECT_EQ(s.inputs[1].shape, s.output.shape);
+    EXPECT_TRUE(vector_aligned(s.inputs[1]) && vector_aligned(s.output));
+    EXPECT_EQ(s.inputs[1].root, s.output.root) << "both live in the C2f concatenation, as disjoint channel slices";
+    EXPECT_NE(s.inputs[1].offset, s.output.offset);
+  }
+  EXPECT_EQ(folded, 1);
+  strided.fuse_residual_add = false;
+  EXPECT_EQ(count_steps(lower_graph(wide, Precision::kFp16, strided), wide, "Add"), 3);
+  // Packed-only convolutions cannot write into the concatenation: the Add stays a step.
+  EXPECT_EQ(count_steps(lower_graph(wide, Precision::kFp16, {}), wide, "Add"), 3);
+}
+
 TEST(CudaLowering, ArenaReusesMemoryAndLiveBuffersNeverShareBytes) {
   const Graph g = testing::mini_yolo(2);
   const LoweredGraph l = lower_graph(g, Precision::kFp32, {});
