@@ -145,7 +145,7 @@ int main(int argc, char** argv) {
         total += layers[k].ms;
       }
       std::sort(order.begin(), order.end(), [&](std::size_t a, std::size_t b) { return layers[a].ms > layers[b].ms; });
-      std::printf("PROFILE %zu layers, each run alone (mean of 20 launches): sum %.4f ms; slowest:\n", layers.size(), total);
+      std::printf("PROFILE %zu layers, each run alone (mean of 20 launches replayed as a CUDA graph): sum %.4f ms; slowest:\n", layers.size(), total);
       for (std::size_t k = 0; k < std::min<std::size_t>(25, order.size()); ++k) {
         const cuda::LayerProfile& l = layers[order[k]];
         const Node* node = l.node >= 0 ? &plan.graph.nodes[static_cast<std::size_t>(l.node)] : nullptr;

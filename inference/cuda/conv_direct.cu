@@ -12,10 +12,13 @@ namespace {
 
 constexpr int kMaxWeightFloats = 48 * 1024 / 4;
 
-template <int KPT>
+// kC, kR, kS > 0 fix the window at compile time (the 3-channel 3x3 stem): the loops unroll and
+// the 27 independent loads are all in flight before the first multiply; 0 reads them from `p`.
+template <int KPT, int kC, int kR, int kS, typename In>
 __global__ void __launch_bounds__(128) conv_direct_kernel(ConvDirectParams p) {
   extern __shared__ float weights[];  // KPT x C x R x S of this CTA's channel group
-  const int window = p.c * p.r * p.s;
+  const int channels = kC > 0 ? kC : p.c, rows = kR > 0 ? kR : p.r, cols = kS > 0 ? kS : p.s;
+  const int window = channels * rows * cols;
   const int k0 = blockIdx.y * KPT;
   for (int i = threadIdx.x; i < KPT * window; i += blockDim.x) weights[i] = p.w[k0 * window + i];
   __syncthreads();
@@ -27,16 +30,19 @@ __global__ void __launch_bounds__(128) conv_direct_kernel(ConvDirectParams p) {
   float acc[KPT];
 #pragma unroll
   for (int j = 0; j < KPT; ++j) acc[j] = p.bias ? p.bias[k0 + j] : 0.0f;
-  const long long base = n * p.x.strides[0];
-  for (int c = 0; c < p.c; ++c) {
-    for (int r = 0; r < p.r; ++r) {
+  const In* x = static_cast<const In*>(p.x.data) + n * p.x.strides[0];
+  const int sc = static_cast<int>(p.x.strides[1]), sh = static_cast<int>(p.x.strides[2]), sw = static_cast<int>(p.x.strides[3]);
+#pragma unroll
+  for (int c = 0; c < channels; ++c) {
+#pragma unroll
+    for (int r = 0; r < rows; ++r) {
       const int ih = oh * p.stride_h - p.pad_h + r * p.dilation_h;
-      if (ih < 0 || ih >= p.h) continue;
-      for (int s = 0; s < p.s; ++s) {
+      const bool row_in = ih >= 0 && ih < p.h;
+#pragma unroll
+      for (int s = 0; s < cols; ++s) {
         const int iw = ow * p.stride_w - p.pad_w + s * p.dilation_w;
-        if (iw < 0 || iw >= p.w_in) continue;
-        const float v = load(p.x, base + c * p.x.strides[1] + ih * p.x.strides[2] + iw * p.x.strides[3]);
-        const float* wk = weights + (c * p.r + r) * p.s + s;
+        const float v = row_in && iw >= 0 && iw < p.w_in ? static_cast<float>(x[c * sc + ih * sh + iw * sw]) : 0.0f;
+        const float* wk = weights + (c * rows + r) * cols + s;
 #pragma unroll
         for (int j = 0; j < KPT; ++j) acc[j] += v * wk[j * window];
       }
@@ -48,6 +54,15 @@ __global__ void __launch_bounds__(128) conv_direct_kernel(ConvDirectParams p) {
   half* y = static_cast<half*>(p.y) + n * p.y_sn + oh * p.y_sh + ow * p.y_sw + k0;
 #pragma unroll
   for (int j = 0; j < KPT; j += 8) *reinterpret_cast<uint4*>(y + j) = *reinterpret_cast<const uint4*>(out + j);
+}
+
+template <int KPT, int kC, int kR, int kS>
+void launch_typed(const ConvDirectParams& p, dim3 grid, unsigned block, std::size_t shared, cudaStream_t stream) {
+  if (p.x.dtype == kKernelF16) {
+    conv_direct_kernel<KPT, kC, kR, kS, __half><<<grid, block, shared, stream>>>(p);
+  } else {
+    conv_direct_kernel<KPT, kC, kR, kS, float><<<grid, block, shared, stream>>>(p);
+  }
 }
 
 }  // namespace
@@ -65,10 +80,12 @@ void launch_conv_direct(const ConvDirectParams& p, cudaStream_t stream) {
   const int per_thread = sixteen ? 16 : 8;
   const dim3 grid(static_cast<unsigned>((pixels + kBlock - 1) / kBlock), static_cast<unsigned>(p.k / per_thread));
   const std::size_t shared = static_cast<std::size_t>(per_thread) * window * sizeof(float);
+  // 32-bit input offsets: the host-side layer checks tensors stay below 2^31 elements.
+  const bool stem = p.c == 3 && p.r == 3 && p.s == 3;
   if (sixteen) {
-    conv_direct_kernel<16><<<grid, kBlock, shared, stream>>>(p);
+    stem ? launch_typed<16, 3, 3, 3>(p, grid, kBlock, shared, stream) : launch_typed<16, 0, 0, 0>(p, grid, kBlock, shared, stream);
   } else {
-    conv_direct_kernel<8><<<grid, kBlock, shared, stream>>>(p);
+    stem ? launch_typed<8, 3, 3, 3>(p, grid, kBlock, shared, stream) : launch_typed<8, 0, 0, 0>(p, grid, kBlock, shared, stream);
   }
   DETSTREAM_CUDA_CHECK(cudaGetLastError());
 }

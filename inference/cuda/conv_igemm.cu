@@ -191,8 +191,10 @@ __global__ void __launch_bounds__(BM * BN / 32) conv_igemm_kernel(ConvIgemmParam
   }
 }
 
-constexpr int tile_m(int tile) { return tile == kTile128x64 ? 128 : tile <= kTile64x32 ? 64 : 32; }
-constexpr int tile_n(int tile) { return tile == kTile64x32 || tile == kTile32x32 ? 32 : 64; }
+constexpr int tile_m(int tile) {
+  return tile == kTile128x64 || tile == kTile128x32 ? 128 : tile <= kTile64x32 ? 64 : 32;
+}
+constexpr int tile_n(int tile) { return tile == kTile64x32 || tile == kTile32x32 || tile == kTile128x32 ? 32 : 64; }
 
 int depth_tiles(const ConvIgemmParams& p) { return (p.r * p.s * p.c + kBK - 1) / kBK; }
 
@@ -207,7 +209,7 @@ void launch(const ConvIgemmParams& p, cudaStream_t stream) {
 }  // namespace
 
 const char* conv_tile_name(int tile) {
-  static const char* names[] = {"128x64", "64x64", "64x32", "32x64", "32x32"};
+  static const char* names[] = {"128x64", "64x64", "64x32", "32x64", "32x32", "128x32"};
   return tile >= 0 && tile < kConvTileCount ? names[tile] : "?";
 }
 
@@ -238,6 +240,7 @@ void launch_conv_igemm(const ConvIgemmParams& params, int tile, int splits, cuda
     case kTile64x64: launch<64, 64>(p, stream); break;
     case kTile64x32: launch<64, 32>(p, stream); break;
     case kTile32x64: launch<32, 64>(p, stream); break;
+    case kTile128x32: launch<128, 32>(p, stream); break;
     default: launch<32, 32>(p, stream); break;
   }
   DETSTREAM_CUDA_CHECK(cudaGetLastError());

@@ -241,8 +241,9 @@ class ConvLayer final : public Layer {
   }
 
   bool direct_applies(const Step& step, const Shape& w) const {
+    // The kernel's input offsets are 32-bit.
     return half_ && nhwc_ && group_ == 1 && !has_residual_ && step.inputs[0].shape.size() == 4 &&
-           vector_aligned(step.output) &&
+           extent(step.inputs[0]) < (std::size_t{1} << 31) && vector_aligned(step.output) &&
            conv_direct_supported(static_cast<int>(w[1]), static_cast<int>(w[0]), static_cast<int>(w[2]), static_cast<int>(w[3]));
   }
 

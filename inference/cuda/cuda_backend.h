@@ -33,7 +33,8 @@ struct EnqueueTiming {
 // `context` must come from the cuda backend; throws Error otherwise or on a CUDA failure.
 EnqueueTiming time_enqueue(BackendContext& context, int warmup, int iterations);
 
-// Device time of each layer run alone (mean of `repeats` back-to-back launches, plain launches),
+// Device time of each layer run alone (mean of `repeats` back-to-back launches replayed as one
+// CUDA graph, so host launch overhead stays out),
 // in execution order; `node` is the graph node (-1 for copies the lowering added), `tactic` the
 // implementation chosen for a convolution.
 struct LayerProfile {

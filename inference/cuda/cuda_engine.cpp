@@ -338,12 +338,24 @@ std::vector<LayerProfile> CudaContext::profile_layers(int repeats) {
   DETSTREAM_CUDA_CHECK(cudaEventCreate(&begin));
   DETSTREAM_CUDA_CHECK(cudaEventCreate(&end));
   std::vector<LayerProfile> profile;
+  // Each layer's `repeats` launches are captured as one CUDA graph and replayed: the time is the
+  // layer's own device time plus the small gap between graph nodes, as in the real replay, not
+  // the host's launch overhead (which would make every small kernel look 5-20 us long).
   for (const auto& layer : engine_.layers()) {
-    layer->enqueue(args);  // warm
+    cudaGraph_t graph = nullptr;
+    cudaGraphExec_t exec = nullptr;
+    DETSTREAM_CUDA_CHECK(cudaStreamBeginCapture(stream_, cudaStreamCaptureModeThreadLocal));
+    for (int i = 0; i < std::max(repeats, 1); ++i) layer->enqueue(args);
+    DETSTREAM_CUDA_CHECK(cudaStreamEndCapture(stream_, &graph));
+    const cudaError_t made = cudaGraphInstantiate(&exec, graph, 0);
+    cudaGraphDestroy(graph);
+    DETSTREAM_CUDA_CHECK(made);
+    DETSTREAM_CUDA_CHECK(cudaGraphLaunch(exec, stream_));  // warm
     DETSTREAM_CUDA_CHECK(cudaEventRecord(begin, stream_));
-    for (int i = 0; i < repeats; ++i) layer->enqueue(args);
+    DETSTREAM_CUDA_CHECK(cudaGraphLaunch(exec, stream_));
     DETSTREAM_CUDA_CHECK(cudaEventRecord(end, stream_));
     DETSTREAM_CUDA_CHECK(cudaEventSynchronize(end));
+    cudaGraphExecDestroy(exec);
     float ms = 0.0f;
     DETSTREAM_CUDA_CHECK(cudaEventElapsedTime(&ms, begin, end));
     profile.push_back({layer->node(), layer->tactic(), ms / static_cast<float>(std::max(repeats, 1))});

@@ -104,7 +104,7 @@ struct ConvIgemmParams {
   float* partials = nullptr;   // conv_igemm_partials_bytes() of scratch, when splits > 1
   unsigned* tile_counters = nullptr;  // conv_igemm_output_tiles() counters, when splits > 1
 };
-enum ConvTile : int { kTile128x64 = 0, kTile64x64, kTile64x32, kTile32x64, kTile32x32, kConvTileCount };
+enum ConvTile : int { kTile128x64 = 0, kTile64x64, kTile64x32, kTile32x64, kTile32x32, kTile128x32, kConvTileCount };
 const char* conv_tile_name(int tile);
 // The split count that actually runs when `requested` are asked for (each slice gets whole
 // 32-deep k-tiles, so some requests collapse onto smaller counts).
