@@ -20,8 +20,11 @@ __global__ void __launch_bounds__(128) conv_direct_kernel(ConvDirectParams p) {
   const int channels = kC > 0 ? kC : p.c, rows = kR > 0 ? kR : p.r, cols = kS > 0 ? kS : p.s;
   const int window = channels * rows * cols;
   const int k0 = blockIdx.y * KPT;
+  // The weights are constants: staged while the producer of x may still be running.
   for (int i = threadIdx.x; i < KPT * window; i += blockDim.x) weights[i] = p.w[k0 * window + i];
   __syncthreads();
+  wait_for_producers();
+  release_dependents();
 
   const int pixels = p.n * p.out_h * p.out_w;
   const int m = blockIdx.x * blockDim.x + threadIdx.x;
@@ -59,9 +62,9 @@ __global__ void __launch_bounds__(128) conv_direct_kernel(ConvDirectParams p) {
 template <int KPT, int kC, int kR, int kS>
 void launch_typed(const ConvDirectParams& p, dim3 grid, unsigned block, std::size_t shared, cudaStream_t stream) {
   if (p.x.dtype == kKernelF16) {
-    conv_direct_kernel<KPT, kC, kR, kS, __half><<<grid, block, shared, stream>>>(p);
+    launch_dependent(conv_direct_kernel<KPT, kC, kR, kS, __half>, grid, block, shared, stream, p);
   } else {
-    conv_direct_kernel<KPT, kC, kR, kS, float><<<grid, block, shared, stream>>>(p);
+    launch_dependent(conv_direct_kernel<KPT, kC, kR, kS, float>, grid, block, shared, stream, p);
   }
 }
 
@@ -87,7 +90,6 @@ void launch_conv_direct(const ConvDirectParams& p, cudaStream_t stream) {
   } else {
     stem ? launch_typed<8, 3, 3, 3>(p, grid, kBlock, shared, stream) : launch_typed<8, 0, 0, 0>(p, grid, kBlock, shared, stream);
   }
-  DETSTREAM_CUDA_CHECK(cudaGetLastError());
 }
 
 }  // namespace detstream::inference::cuda

@@ -65,6 +65,9 @@ __global__ void __launch_bounds__(BM * BN / 32) conv_igemm_kernel(ConvIgemmParam
     a_iw[i] = ow * p.stride_w - p.pad_w;
     a_base[i] = n * p.x_sn;
   }
+  // Everything above is index arithmetic on parameters; it overlaps the producer's tail.
+  wait_for_producers();
+  release_dependents();
 
   auto load_tile = [&](int stage, int kt) {
     half* as = stages + stage * kStage;
@@ -203,7 +206,7 @@ void launch(const ConvIgemmParams& p, cudaStream_t stream) {
   const long long m = static_cast<long long>(p.n) * p.out_h * p.out_w;
   const dim3 grid(static_cast<unsigned>((m + BM - 1) / BM), static_cast<unsigned>((p.k + BN - 1) / BN),
                   static_cast<unsigned>(p.splits));
-  conv_igemm_kernel<BM, BN><<<grid, BM * BN / 32, 0, stream>>>(p);
+  launch_dependent(conv_igemm_kernel<BM, BN>, grid, BM * BN / 32, 0, stream, p);
 }
 
 }  // namespace
@@ -243,7 +246,6 @@ void launch_conv_igemm(const ConvIgemmParams& params, int tile, int splits, cuda
     case kTile128x32: launch<128, 32>(p, stream); break;
     default: launch<32, 32>(p, stream); break;
   }
-  DETSTREAM_CUDA_CHECK(cudaGetLastError());
 }
 
 }  // namespace detstream::inference::cuda

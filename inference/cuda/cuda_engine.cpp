@@ -7,6 +7,7 @@
 
 #include "inference/core/error.h"
 #include "inference/cuda/cuda_check.h"
+#include "inference/cuda/dependent_launch.h"
 
 namespace detstream::inference::cuda {
 
@@ -320,7 +321,8 @@ std::string CudaContext::describe() const {
        << direct << " direct, " << convs - igemm - direct << " cuDNN), layout "
        << (o.feature_nhwc ? "NHWC" : "NCHW") << ", concat in place " << (o.concat_in_place ? "on" : "off")
        << ", strided conv " << (o.conv_strided_input ? "on" : "off") << ", CUDA graph "
-       << (graph_note_.empty() ? (graph_enabled_ ? "not captured yet" : "off") : graph_note_);
+       << (graph_note_.empty() ? (graph_enabled_ ? "not captured yet" : "off") : graph_note_)
+       << ", programmatic launch " << (programmatic_launch_enabled() ? "on" : "off");
   return text.str();
 }
 

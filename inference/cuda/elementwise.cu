@@ -8,6 +8,8 @@ namespace {
 
 // 32-bit index arithmetic: the host checks that counts and offsets stay below 2^31.
 __global__ void elementwise_kernel(ElementwiseParams p) {
+  wait_for_producers();
+  release_dependents();
   const unsigned count = static_cast<unsigned>(p.count);
   const unsigned step = gridDim.x * blockDim.x;
   for (unsigned i = blockIdx.x * blockDim.x + threadIdx.x; i < count; i += step) {
@@ -41,8 +43,7 @@ __global__ void elementwise_kernel(ElementwiseParams p) {
 void launch_elementwise(const ElementwiseParams& params, cudaStream_t stream) {
   if (params.count <= 0) return;
   constexpr unsigned kBlock = 256;
-  elementwise_kernel<<<grid_for(params.count, kBlock), kBlock, 0, stream>>>(params);
-  DETSTREAM_CUDA_CHECK(cudaGetLastError());
+  launch_dependent(elementwise_kernel, grid_for(params.count, kBlock), kBlock, 0, stream, params);
 }
 
 }  // namespace detstream::inference::cuda

@@ -3,7 +3,12 @@
 #pragma once
 
 #include <cuda_fp16.h>
+#include <cuda_runtime.h>
 
+#include <utility>
+
+#include "inference/cuda/cuda_check.h"
+#include "inference/cuda/dependent_launch.h"
 #include "inference/cuda/kernels.h"
 
 namespace detstream::inference::cuda {
@@ -28,6 +33,39 @@ __device__ __forceinline__ float activate(int activation, float v) {
     case kActSigmoid: return 1.0f / (1.0f + expf(-v));
     default: return v;
   }
+}
+
+// Programmatic dependent launch (dependent_launch.h). Both are no-ops when the kernel was
+// launched plainly, and compile to nothing below sm_90.
+__device__ __forceinline__ void wait_for_producers() {
+#if defined(__CUDA_ARCH__) && __CUDA_ARCH__ >= 900
+  asm volatile("griddepcontrol.wait;\n" ::: "memory");
+#endif
+}
+// Called after wait_for_producers(): the successor then starts no earlier than this kernel's
+// producers have finished, so at most one kernel waits ahead of the one running.
+__device__ __forceinline__ void release_dependents() {
+#if defined(__CUDA_ARCH__) && __CUDA_ARCH__ >= 900
+  asm volatile("griddepcontrol.launch_dependents;\n" ::: "memory");
+#endif
+}
+
+// Enqueues `kernel` on `stream`, allowed to overlap its predecessor's tail when programmatic
+// launch is enabled; checks the launch.
+template <typename... Params, typename... Args>
+void launch_dependent(void (*kernel)(Params...), dim3 grid, dim3 block, std::size_t shared_bytes, cudaStream_t stream,
+                      Args&&... args) {
+  cudaLaunchAttribute attribute{};
+  attribute.id = cudaLaunchAttributeProgrammaticStreamSerialization;
+  attribute.val.programmaticStreamSerializationAllowed = 1;
+  cudaLaunchConfig_t config{};
+  config.gridDim = grid;
+  config.blockDim = block;
+  config.dynamicSmemBytes = shared_bytes;
+  config.stream = stream;
+  config.attrs = &attribute;
+  config.numAttrs = programmatic_launch_enabled() ? 1 : 0;
+  DETSTREAM_CUDA_CHECK(cudaLaunchKernelEx(&config, kernel, std::forward<Args>(args)...));
 }
 
 inline unsigned grid_for(std::int64_t count, unsigned block) {

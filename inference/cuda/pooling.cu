@@ -35,6 +35,8 @@ __device__ __forceinline__ std::int64_t offset(const StridedOperand& o, std::int
 }
 
 __global__ void maxpool_kernel(MaxPoolParams p) {
+  wait_for_producers();
+  release_dependents();
   const Window2d& win = p.window;
   const std::int64_t count = win.n * win.c * win.out_h * win.out_w;
   const std::int64_t step = static_cast<std::int64_t>(gridDim.x) * blockDim.x;
@@ -78,6 +80,8 @@ __device__ __forceinline__ std::int64_t source_index(std::int64_t out, std::int6
 }
 
 __global__ void resize_nearest_kernel(ResizeNearestParams p) {
+  wait_for_producers();
+  release_dependents();
   const Window2d& win = p.window;
   const std::int64_t count = win.n * win.c * win.out_h * win.out_w;
   const std::int64_t step = static_cast<std::int64_t>(gridDim.x) * blockDim.x;
@@ -112,6 +116,8 @@ __device__ __forceinline__ Vector8Coord vector8_coord(const Window2d& win, int i
 }
 
 __global__ void maxpool_vector8_kernel(MaxPoolParams p, int count) {
+  wait_for_producers();
+  release_dependents();
   const Window2d& win = p.window;
   const int i = blockIdx.x * blockDim.x + threadIdx.x;
   if (i >= count) return;
@@ -136,6 +142,8 @@ __global__ void maxpool_vector8_kernel(MaxPoolParams p, int count) {
 }
 
 __global__ void resize_nearest_vector8_kernel(ResizeNearestParams p, int count) {
+  wait_for_producers();
+  release_dependents();
   const Window2d& win = p.window;
   const int i = blockIdx.x * blockDim.x + threadIdx.x;
   if (i >= count) return;
@@ -154,12 +162,10 @@ void launch_maxpool2d(const MaxPoolParams& params, cudaStream_t stream) {
   constexpr unsigned kBlock = 256;
   if (w.vector8) {
     const int vectors = static_cast<int>(count / 8);
-    maxpool_vector8_kernel<<<(vectors + kBlock - 1) / kBlock, kBlock, 0, stream>>>(params, vectors);
-    DETSTREAM_CUDA_CHECK(cudaGetLastError());
+    launch_dependent(maxpool_vector8_kernel, (vectors + kBlock - 1) / kBlock, kBlock, 0, stream, params, vectors);
     return;
   }
-  maxpool_kernel<<<grid_for(count, kBlock), kBlock, 0, stream>>>(params);
-  DETSTREAM_CUDA_CHECK(cudaGetLastError());
+  launch_dependent(maxpool_kernel, grid_for(count, kBlock), kBlock, 0, stream, params);
 }
 
 void launch_resize_nearest(const ResizeNearestParams& params, cudaStream_t stream) {
@@ -169,12 +175,10 @@ void launch_resize_nearest(const ResizeNearestParams& params, cudaStream_t strea
   constexpr unsigned kBlock = 256;
   if (w.vector8) {
     const int vectors = static_cast<int>(count / 8);
-    resize_nearest_vector8_kernel<<<(vectors + kBlock - 1) / kBlock, kBlock, 0, stream>>>(params, vectors);
-    DETSTREAM_CUDA_CHECK(cudaGetLastError());
+    launch_dependent(resize_nearest_vector8_kernel, (vectors + kBlock - 1) / kBlock, kBlock, 0, stream, params, vectors);
     return;
   }
-  resize_nearest_kernel<<<grid_for(count, kBlock), kBlock, 0, stream>>>(params);
-  DETSTREAM_CUDA_CHECK(cudaGetLastError());
+  launch_dependent(resize_nearest_kernel, grid_for(count, kBlock), kBlock, 0, stream, params);
 }
 
 }  // namespace detstream::inference::cuda

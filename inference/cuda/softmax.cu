@@ -7,6 +7,8 @@ namespace detstream::inference::cuda {
 namespace {
 
 __global__ void softmax_kernel(SoftmaxParams p) {
+  wait_for_producers();
+  release_dependents();
   const std::int64_t step = static_cast<std::int64_t>(gridDim.x) * blockDim.x;
   for (std::int64_t r = static_cast<std::int64_t>(blockIdx.x) * blockDim.x + threadIdx.x; r < p.rows; r += step) {
     std::int64_t rest = r, ox = 0, oy = 0;
@@ -34,8 +36,7 @@ __global__ void softmax_kernel(SoftmaxParams p) {
 void launch_softmax(const SoftmaxParams& params, cudaStream_t stream) {
   if (params.rows <= 0) return;
   constexpr unsigned kBlock = 128;
-  softmax_kernel<<<grid_for(params.rows, kBlock), kBlock, 0, stream>>>(params);
-  DETSTREAM_CUDA_CHECK(cudaGetLastError());
+  launch_dependent(softmax_kernel, grid_for(params.rows, kBlock), kBlock, 0, stream, params);
 }
 
 }  // namespace detstream::inference::cuda

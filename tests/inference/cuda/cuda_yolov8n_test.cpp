@@ -7,6 +7,7 @@
 #include <cstring>
 
 #include "inference/builder/builder.h"
+#include "inference/cuda/dependent_launch.h"
 #include "support/shared_data.h"
 #include "support/tensor_compare.h"
 #include "tests/inference/cuda/cuda_test_support.h"
@@ -77,6 +78,39 @@ TEST_F(CudaYolov8n, DynamicModelBatchOfThreeIsCorrectForEveryImage) {
   load(in, out, 6);
   EXPECT_LE(run_and_compare(model, golden_, Precision::kFp16, 3), 2e-3);
   EXPECT_LE(run_and_compare(model, golden_, Precision::kFp32, 3), 1e-4);
+}
+
+// Programmatic dependent launch lets each kernel start before its predecessor finished; with the
+// waits in the right place the results cannot change. One engine (so the same tactics), two
+// contexts whose graphs are captured with the switch off and on: same kernels, same order, bit for
+// bit. A missing wait shows up as a difference (a kernel reading a half-written map), on random
+// input so that no stale buffer can pass for a right one.
+TEST(CudaDependentLaunch, Yolov8nIsBitIdenticalWithAndWithoutProgrammaticLaunch) {
+  DETSTREAM_REQUIRE_CUDA_DEVICE();
+  DETSTREAM_REQUIRE_SHARED(model, "models/yolov8n.onnx");
+  BuildOptions options;
+  options.backend = "cuda";
+  options.precision = Precision::kFp16;
+  options.batch = {1, 1, 1};
+  auto engine = Engine::create(build_plan_from_onnx(model, options));
+  const Tensor input = testing::random_tensor({1, 3, 640, 640}, 17, 0.0f, 1.0f);
+  auto run_with = [&](bool programmatic) {
+    cuda::set_programmatic_launch_enabled(programmatic);
+    auto context = engine->create_context();
+    std::vector<Tensor> out = context->run({input});  // captures the graph with the switch as set now
+    for (int replay = 0; replay < 3; ++replay) {
+      const std::vector<Tensor> again = context->run({input});
+      EXPECT_EQ(std::memcmp(again[0].data<float>(), out[0].data<float>(), out[0].count() * sizeof(float)), 0)
+          << "replay " << replay << " differs (programmatic launch " << programmatic << ")";
+    }
+    return out;
+  };
+  const bool initial = cuda::programmatic_launch_enabled();
+  const std::vector<Tensor> plain = run_with(false);
+  const std::vector<Tensor> programmatic = run_with(true);
+  cuda::set_programmatic_launch_enabled(initial);
+  ASSERT_EQ(plain[0].count(), programmatic[0].count());
+  EXPECT_EQ(std::memcmp(plain[0].data<float>(), programmatic[0].data<float>(), plain[0].count() * sizeof(float)), 0);
 }
 
 }  // namespace

@@ -1,0 +1,25 @@
+// Programmatic dependent launch (sm_90+): at batch 1 the engine is a chain of ~90 small dependent
+// kernels, and each one's launch, CTA rasterisation and prologue would otherwise start only after
+// its predecessor has fully drained. Launched with the programmatic-serialization attribute, a
+// kernel may start while its predecessor still runs; it must then call wait_for_producers()
+// (kernel_util.cuh) before its first access to any activation, split-K scratch or counter, and
+// may call release_dependents() right after, so the next kernel is scheduled in turn.
+// Contract for every kernel the backend launches this way: the wait is executed unconditionally
+// by every CTA before any global read of non-constant data or any global write. That makes the
+// guarantee transitive (kernel i+1 completes only after kernel i did), so a kernel that reads the
+// output of kernel i-5 (a Concat input, a residual) is as safe as with plain stream order.
+// Inside stream capture the attribute becomes a programmatic edge of the CUDA graph.
+// Default OFF: on the H200 (2026-12-02, bench/cuda/logs/2026-12-02_pdl_*) it gained nothing at
+// batch 1 (1.041 ms on vs 1.036 off: the kernels themselves, not the gaps, are the time) and
+// batch 32 was 3% slower (within that run's spread). DETSTREAM_CUDA_PDL=1 turns it on. The waits
+// stay in the kernels (free when launched plainly). Internal to inference/cuda/.
+#pragma once
+
+namespace detstream::inference::cuda {
+
+// DETSTREAM_CUDA_PDL (read once) unless overridden; thread-safe.
+bool programmatic_launch_enabled();
+// Overrides the environment for launches enqueued or captured from now on (tests, ablations).
+void set_programmatic_launch_enabled(bool enabled);
+
+}  // namespace detstream::inference::cuda
