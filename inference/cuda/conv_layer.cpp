@@ -12,9 +12,14 @@
 //   but shipped; its graph API with a fused epilogue is a later step.)
 // DETSTREAM_CUDA_CONV=cudnn|igemm forces one where it applies (tests, comparisons);
 // DETSTREAM_CUDA_SPLIT_K=n forces the implicit GEMM's split count.
+// With a timing cache (timing_cache.h) a layer whose signature was timed before on this device
+// adopts the recorded tactic (cuDNN's algorithm included: no cudnnFind) instead of timing; forced
+// choices bypass the cache.
 #include <algorithm>
 #include <cstdlib>
 #include <functional>
+#include <optional>
+#include <sstream>
 #include <string>
 
 #include "inference/core/error.h"
@@ -314,6 +319,11 @@ class ConvLayer final : public Layer {
 
   // False when cuDNN has no usable algorithm (an error only when no other implementation applies).
   bool setup_cudnn(const TensorRef& x, const TensorRef& y, const Shape& w, const ConvBuild& build) {
+    describe_cudnn(x, y, w);
+    return find_cudnn_algorithm(build);
+  }
+
+  void describe_cudnn(const TensorRef& x, const TensorRef& y, const Shape& w) {
     DETSTREAM_CUDA_CHECK(cudnnCreateTensorDescriptor(&x_desc_));
     DETSTREAM_CUDA_CHECK(cudnnCreateTensorDescriptor(&y_desc_));
     DETSTREAM_CUDA_CHECK(cudnnCreateFilterDescriptor(&w_desc_));
@@ -330,6 +340,9 @@ class ConvLayer final : public Layer {
         CUDNN_CROSS_CORRELATION, CUDNN_DATA_FLOAT));
     DETSTREAM_CUDA_CHECK(cudnnSetConvolutionGroupCount(conv_desc_, group_));
     DETSTREAM_CUDA_CHECK(cudnnSetConvolutionMathType(conv_desc_, half_ ? CUDNN_TENSOR_OP_MATH : CUDNN_FMA_MATH));
+  }
+
+  bool find_cudnn_algorithm(const ConvBuild& build) {
     constexpr int kCandidates = CUDNN_CONVOLUTION_FWD_ALGO_COUNT;
     cudnnConvolutionFwdAlgoPerf_t perf[kCandidates];
     int returned = 0;
@@ -340,6 +353,7 @@ class ConvLayer final : public Layer {
       if (!half_ && perf[i].mathType == CUDNN_TENSOR_OP_MATH) continue;  // fp32 parity: no TF32
       algorithm_ = perf[i].algo;
       workspace_ = perf[i].memory;
+      math_ = perf[i].mathType;
       DETSTREAM_CUDA_CHECK(cudnnSetConvolutionMathType(conv_desc_, perf[i].mathType));
       return true;
     }
@@ -375,11 +389,22 @@ class ConvLayer final : public Layer {
   }
 
   void choose_tactic(const Step& step, const Tensor& w, const ConvBuild& build) {
-    const TensorRef& x = step.inputs[0];
-    const TensorRef& y = step.output;
     const Shape& shape = w.shape();
     const std::string forced = forced_implementation();
     upload_weights(w);
+    const bool cached = build.timing_cache && forced.empty() && forced_split_k() == 0;
+    const std::string signature = cached ? tactic_signature(step, shape, build) : std::string();
+    if (cached) {
+      if (const std::optional<CachedTactic> hit = build.timing_cache->find(signature); hit && adopt_cached(*hit, step, w, build)) return;
+    }
+    choose_tactic_by_timing(step, w, build, forced);
+    if (cached) build.timing_cache->insert(signature, cached_tactic());
+  }
+
+  void choose_tactic_by_timing(const Step& step, const Tensor& w, const ConvBuild& build, const std::string& forced) {
+    const TensorRef& x = step.inputs[0];
+    const TensorRef& y = step.output;
+    const Shape& shape = w.shape();
     std::vector<Candidate> candidates;
     if (igemm_applies(step, shape) && forced != "cudnn") {
       setup_igemm(step, shape);
@@ -423,6 +448,71 @@ class ConvLayer final : public Layer {
     adopt(chosen);
   }
 
+  // Everything a candidate's speed depends on; the device and library versions are the cache's.
+  std::string tactic_signature(const Step& step, const Shape& w, const ConvBuild& build) const {
+    std::ostringstream text;
+    auto view = [&](const char* name, const TensorRef& ref) {
+      text << ' ' << name << (ref.dtype == DataType::kFloat16 ? ":f16" : ":f32");
+      for (std::size_t d = 0; d < ref.shape.size(); ++d) text << (d ? "x" : "[") << ref.shape[d];
+      for (std::size_t d = 0; d < ref.strides.size(); ++d) text << (d ? "," : "/") << ref.strides[d];
+      text << ']';
+    };
+    text << "conv" << (nhwc_ ? " nhwc" : " nchw");
+    view("x", step.inputs[0]);
+    view("y", step.output);
+    if (has_residual_) view("r", step.inputs[1]);
+    text << " w" << w[0] << 'x' << w[1] << 'x' << w[2] << 'x' << w[3] << " g" << group_;
+    for (int d = 0; d < 2; ++d) {
+      text << " s" << geometry_.strides[d] << " p" << geometry_.pads_begin[d] << " d" << geometry_.dilations[d];
+    }
+    text << " bias" << has_bias_ << " act" << static_cast<int>(activation_) << " sm" << build.multiprocessors << " wsl"
+         << build.workspace_limit;
+    return text.str();
+  }
+
+  CachedTactic cached_tactic() const {
+    CachedTactic t;
+    t.implementation = static_cast<int>(implementation_);
+    t.tile = tile_;
+    t.splits = splits_;
+    if (implementation_ == Implementation::kCudnn) {
+      t.cudnn_algorithm = static_cast<int>(algorithm_);
+      t.cudnn_math = static_cast<int>(math_);
+      t.cudnn_workspace = workspace_;
+    }
+    return t;
+  }
+
+  // False when the recorded tactic no longer applies (the layer is then timed as usual).
+  bool adopt_cached(const CachedTactic& t, const Step& step, const Tensor& w, const ConvBuild& build) {
+    const Shape& shape = w.shape();
+    switch (static_cast<Implementation>(t.implementation)) {
+      case Implementation::kIgemm:
+        if (!igemm_applies(step, shape) || t.tile < 0 || t.tile >= kConvTileCount || t.splits < 1) return false;
+        setup_igemm(step, shape);
+        if (conv_igemm_partials_bytes(igemm_, t.tile, t.splits) > kMaxPartialsBytes) return false;
+        adopt({Implementation::kIgemm, t.tile, t.splits});
+        return true;
+      case Implementation::kDirect:
+        if (!direct_applies(step, shape)) return false;
+        setup_direct(step, w);
+        adopt({Implementation::kDirect});
+        return true;
+      case Implementation::kCudnn:
+        if (!cudnn_applies(step) || t.cudnn_workspace > build.workspace_limit) return false;
+        if (t.cudnn_algorithm < 0 || t.cudnn_algorithm >= CUDNN_CONVOLUTION_FWD_ALGO_COUNT) return false;
+        if (!half_ && t.cudnn_math == CUDNN_TENSOR_OP_MATH) return false;  // fp32 parity: no TF32
+        describe_cudnn(step.inputs[0], step.output, shape);
+        algorithm_ = static_cast<cudnnConvolutionFwdAlgo_t>(t.cudnn_algorithm);
+        math_ = static_cast<cudnnMathType_t>(t.cudnn_math);
+        workspace_ = t.cudnn_workspace;
+        DETSTREAM_CUDA_CHECK(cudnnSetConvolutionMathType(conv_desc_, math_));
+        adopt({Implementation::kCudnn});
+        return true;
+    }
+    return false;
+  }
+
   void adopt(const Candidate& c) {
     implementation_ = c.implementation;
     tile_ = c.tile;
@@ -443,6 +533,7 @@ class ConvLayer final : public Layer {
   cudnnFilterDescriptor_t w_desc_ = nullptr;
   cudnnConvolutionDescriptor_t conv_desc_ = nullptr;
   cudnnConvolutionFwdAlgo_t algorithm_ = CUDNN_CONVOLUTION_FWD_ALGO_IMPLICIT_GEMM;
+  cudnnMathType_t math_ = CUDNN_DEFAULT_MATH;
   std::size_t workspace_ = 0;
   DeviceBuffer weights_, direct_weights_, bias_;
   ElementwiseParams epilogue_, residual_add_;

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cstdlib>
 #include <cstring>
+#include <optional>
 #include <sstream>
 
 #include "inference/core/error.h"
@@ -16,6 +17,17 @@ namespace {
 bool env_is(const char* name, const char* value) {
   const char* v = std::getenv(name);
   return v && std::string(v) == value;
+}
+
+// The timing cache's device key: the GPU's name and compute capability, CUDA runtime and cuDNN
+// versions (a tactic's speed depends on all of them).
+std::string timing_device_key(int device) {
+  cudaDeviceProp properties{};
+  DETSTREAM_CUDA_CHECK(cudaGetDeviceProperties(&properties, device));
+  int runtime = 0;
+  DETSTREAM_CUDA_CHECK(cudaRuntimeGetVersion(&runtime));
+  return std::string(properties.name) + " sm_" + std::to_string(properties.major) + std::to_string(properties.minor) +
+         " cuda " + std::to_string(runtime) + " cudnn " + std::to_string(cudnnGetVersion());
 }
 
 struct HandleGuard {
@@ -85,10 +97,24 @@ CudaEngine::CudaEngine(const Plan& plan, const LoweringOptions& options) : optio
   build.stream = guard.stream;
   build.precision = plan.precision;
   DETSTREAM_CUDA_CHECK(cudaDeviceGetAttribute(&build.multiprocessors, cudaDevAttrMultiProcessorCount, device_));
+  // DETSTREAM_CUDA_TIMING_CACHE=FILE: tactics are read from FILE and the file is rewritten with
+  // this build's (timing_cache.h). A file that is not a timing cache is left alone.
+  const char* cache_path = std::getenv("DETSTREAM_CUDA_TIMING_CACHE");
+  std::optional<TimingCache> cache;
+  bool cache_writable = false;
+  if (cache_path && *cache_path) {
+    cache.emplace(timing_device_key(device_));
+    cache_writable = cache->load(cache_path, &timing_cache_note_);
+    if (cache_writable) build.timing_cache = &*cache;
+  }
   for (const Step& step : lowered_.steps) {
     layers_.push_back(make_layer(step, plan.graph, book, build));
     workspace_bytes_ = std::max(workspace_bytes_, layers_.back()->workspace_bytes());
     tile_counters_ = std::max(tile_counters_, layers_.back()->tile_counters());
+  }
+  if (cache_writable) {
+    cache->save(cache_path);
+    timing_cache_note_ = std::string(cache_path) + ": " + std::to_string(cache->entries_for_this_device()) + " entries for this GPU";
   }
   DETSTREAM_CUDA_CHECK(cudaStreamSynchronize(guard.stream));
   DETSTREAM_CUDA_CHECK(cudaDeviceSynchronize());
@@ -323,6 +349,7 @@ std::string CudaContext::describe() const {
        << ", strided conv " << (o.conv_strided_input ? "on" : "off") << ", CUDA graph "
        << (graph_note_.empty() ? (graph_enabled_ ? "not captured yet" : "off") : graph_note_)
        << ", programmatic launch " << (programmatic_launch_enabled() ? "on" : "off");
+  if (!engine_.timing_cache_note().empty()) text << ", timing cache " << engine_.timing_cache_note();
   return text.str();
 }
 

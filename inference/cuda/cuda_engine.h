@@ -37,6 +37,9 @@ class CudaEngine final : public BackendEngine {
   std::size_t node_count() const { return node_count_; }
   int device() const { return device_; }
   const LoweringOptions& options() const { return options_; }
+  // Where the tactics came from: empty without DETSTREAM_CUDA_TIMING_CACHE, else the file and its
+  // entry count (or why the file was not used).
+  const std::string& timing_cache_note() const { return timing_cache_note_; }
 
  private:
   LoweringOptions options_;
@@ -47,6 +50,7 @@ class CudaEngine final : public BackendEngine {
   std::size_t tile_counters_ = 0;  // split-K arrival counters a context keeps (zeroed once)
   std::size_t node_count_ = 0;
   int device_ = 0;
+  std::string timing_cache_note_;
 };
 
 class CudaContext final : public BackendContext {

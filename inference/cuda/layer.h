@@ -12,6 +12,7 @@
 #include <string>
 #include <vector>
 
+#include "inference/cuda/timing_cache.h"
 #include "inference/cuda/kernels.h"
 #include "inference/cuda/lowering.h"
 
@@ -74,6 +75,7 @@ struct ConvBuild {
   int multiprocessors = 132;
   Precision precision = Precision::kFp16;
   std::size_t workspace_limit = std::size_t{256} << 20;
+  TimingCache* timing_cache = nullptr;  // tactics looked up before timing, recorded after; may be null
 };
 // Throws CudaError when cuDNN has no algorithm for the step's layouts.
 std::unique_ptr<Layer> make_conv_layer(const Step& step, const Graph& graph, const AddressBook& book, const ConvBuild& build);

@@ -4,7 +4,10 @@
 #ifdef DETSTREAM_WITH_CUDA
 #include <gtest/gtest.h>
 
+#include <chrono>
+#include <cstdlib>
 #include <cstring>
+#include <filesystem>
 
 #include "inference/builder/builder.h"
 #include "inference/cuda/dependent_launch.h"
@@ -111,6 +114,39 @@ TEST(CudaDependentLaunch, Yolov8nIsBitIdenticalWithAndWithoutProgrammaticLaunch)
   cuda::set_programmatic_launch_enabled(initial);
   ASSERT_EQ(plain[0].count(), programmatic[0].count());
   EXPECT_EQ(std::memcmp(plain[0].data<float>(), programmatic[0].data<float>(), plain[0].count() * sizeof(float)), 0);
+}
+
+// A rebuild through DETSTREAM_CUDA_TIMING_CACHE adopts the recorded tactics instead of timing
+// them: the second engine computes bit for bit what the first did (same tactics; timing alone
+// can pick differently between builds) and builds faster.
+TEST(CudaTimingCacheEngine, RebuildAdoptsTheRecordedTactics) {
+  DETSTREAM_REQUIRE_CUDA_DEVICE();
+  DETSTREAM_REQUIRE_SHARED(model, "models/yolov8n.onnx");
+  const std::string path = (std::filesystem::temp_directory_path() / "detstream_timing_cache_engine_test.txt").string();
+  std::filesystem::remove(path);
+  ::setenv("DETSTREAM_CUDA_TIMING_CACHE", path.c_str(), 1);
+  BuildOptions options;
+  options.backend = "cuda";
+  options.precision = Precision::kFp16;
+  options.batch = {1, 1, 1};
+  const Plan plan = build_plan_from_onnx(model, options);
+  const Tensor input = testing::random_tensor({1, 3, 640, 640}, 23, 0.0f, 1.0f);
+  auto build_and_run = [&](double* seconds) {
+    const auto start = std::chrono::steady_clock::now();
+    auto engine = Engine::create(plan);
+    *seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+    return engine->create_context()->run({input});
+  };
+  double timed_s = 0.0, cached_s = 0.0;
+  const std::vector<Tensor> timed = build_and_run(&timed_s);
+  ASSERT_TRUE(std::filesystem::exists(path)) << "the first build wrote no cache";
+  const std::vector<Tensor> cached = build_and_run(&cached_s);
+  ::unsetenv("DETSTREAM_CUDA_TIMING_CACHE");
+  std::printf("[ cuda ] engine build: %.2f s timing, %.2f s from the cache\n", timed_s, cached_s);
+  ASSERT_EQ(timed[0].count(), cached[0].count());
+  EXPECT_EQ(std::memcmp(timed[0].data<float>(), cached[0].data<float>(), timed[0].count() * sizeof(float)), 0);
+  EXPECT_LT(cached_s, timed_s);
+  std::filesystem::remove(path);
 }
 
 }  // namespace
