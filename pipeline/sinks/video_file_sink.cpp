@@ -62,8 +62,10 @@ bool VideoFileSink::open_gstreamer() {
                            ",framerate=" + std::to_string(fps_n) + "/1000";
   // ultrafast: the encoder shares the CPU with inference. On the highway clip (1280x720) it costs
   // 6.6 core-ms per frame against veryfast's 17.7, for a file 3% larger.
-  const std::string description = "appsrc name=src format=time is-live=false block=true max-bytes=" +
-                                  std::to_string(4 * width_ * height_ * 3) + " caps=\"" + caps +
+  // block=false: write() applies the back-pressure itself (wait_for_room), because a blocking push
+  // never returns once the encoder or the file fails (a full disk): nothing drains the queue then.
+  const std::string description = "appsrc name=src format=time is-live=false block=false max-bytes=" +
+                                  std::to_string(max_queued_bytes()) + " caps=\"" + caps +
                                   "\" ! videoconvert ! video/x-raw,format=I420 ! x264enc speed-preset=ultrafast "
                                   "tune=zerolatency key-int-max=60 ! h264parse ! mp4mux ! filesink name=file";
   GError* error = nullptr;
@@ -101,6 +103,34 @@ std::string VideoFileSink::bus_error() {
   return text;
 }
 
+bool VideoFileSink::wait_for_room() {
+  GstBus* bus = gst_element_get_bus(pipeline_);
+  bool ok = true;
+  // At most 4 frames queued ahead of the encoder; while full, wait on the bus for an error in
+  // short slices (an error stops the encoder for good: report it rather than wait forever).
+  while (true) {
+    GstMessage* msg = gst_bus_pop_filtered(bus, GST_MESSAGE_ERROR);
+    if (!msg && gst_app_src_get_current_level_bytes(GST_APP_SRC(appsrc_)) < max_queued_bytes()) break;
+    if (!msg) msg = gst_bus_timed_pop_filtered(bus, 2 * GST_MSECOND, GST_MESSAGE_ERROR);
+    if (msg) {
+      GError* err = nullptr;
+      gchar* debug = nullptr;
+      gst_message_parse_error(msg, &err, &debug);
+      error_ = "encoding '" + path_ + "' failed: " + (err ? err->message : "unknown GStreamer error");
+      // The debug text's last line holds the OS reason ("... File too large", "No space left").
+      const std::string detail = debug ? debug : "";
+      if (const auto newline = detail.rfind('\n'); newline != std::string::npos) error_ += " (" + detail.substr(newline + 1) + ")";
+      if (err) g_error_free(err);
+      g_free(debug);
+      gst_message_unref(msg);
+      ok = false;
+      break;
+    }
+  }
+  gst_object_unref(bus);
+  return ok;
+}
+
 std::string VideoFileSink::encoder() const { return pipeline_ ? "gstreamer x264enc + mp4mux" : "opencv videowriter (ffmpeg)"; }
 
 bool VideoFileSink::write(const cv::Mat& frame) {
@@ -124,6 +154,10 @@ bool VideoFileSink::write(const cv::Mat& frame) {
   gst_buffer_map(buffer, &map, GST_MAP_WRITE);
   for (int y = 0; y < height_; ++y) std::memcpy(map.data + static_cast<gsize>(y) * width_ * 3, frame.ptr(y), width_ * 3);
   gst_buffer_unmap(buffer, &map);
+  if (!wait_for_room()) {
+    gst_buffer_unref(buffer);
+    return false;
+  }
   GST_BUFFER_PTS(buffer) = gst_util_uint64_scale(static_cast<guint64>(frames_), GST_SECOND * 1000, static_cast<guint64>(std::lround(fps_ * 1000)));
   GST_BUFFER_DURATION(buffer) = gst_util_uint64_scale(1, GST_SECOND * 1000, static_cast<guint64>(std::lround(fps_ * 1000)));
   if (gst_app_src_push_buffer(GST_APP_SRC(appsrc_), buffer) != GST_FLOW_OK) {

@@ -37,6 +37,9 @@ class VideoFileSink {
  private:
   bool open_gstreamer();
   std::string bus_error();
+  // Waits until the encoder's input queue has room; false (last_error set) when the pipeline failed.
+  bool wait_for_room();
+  std::uint64_t max_queued_bytes() const { return 4ull * static_cast<std::uint64_t>(width_) * height_ * 3; }
 
   std::string path_;
   std::string partial_;
