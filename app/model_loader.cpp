@@ -1,5 +1,7 @@
 #include "app/model_loader.h"
 
+#include <stdlib.h>
+
 #include <algorithm>
 #include <cctype>
 #include <filesystem>
@@ -85,6 +87,9 @@ void add_model_options(CLI::App& command, ModelOptions& options) {
                      "Where built plans of .onnx models are cached (default: next to the model, or a per-user temp "
                      "dir when that is read-only)");
   command.add_flag("--no-cache", options.no_cache, "Always build .onnx models from scratch; read and write no cache");
+  command.add_option("--timing-cache", options.timing_cache,
+                     "cuda: file of conv tactic timings, read and updated when the engine is built, so a rebuild "
+                     "skips timing layers it has seen on this GPU (created when missing)");
 }
 
 inference::BuildOptions to_build_options(const ModelOptions& options) {
@@ -97,6 +102,9 @@ inference::BuildOptions to_build_options(const ModelOptions& options) {
 }
 
 std::shared_ptr<const inference::Engine> load_engine(const ModelOptions& options) {
+  // The cuda backend chooses tactics when the engine is created and takes the cache's path from
+  // the environment (inference/cuda/timing_cache.h), which keeps it out of the backend interface.
+  if (!options.timing_cache.empty()) ::setenv("DETSTREAM_CUDA_TIMING_CACHE", options.timing_cache.c_str(), 1);
   const std::string ext = lower_extension(options.model);
   if (ext == ".plan") {
     inference::Plan plan = inference::load_plan(options.model);

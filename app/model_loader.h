@@ -23,9 +23,11 @@ struct ModelOptions {
   int threads = 0;              // 0: one per core
   std::string cache_dir;        // "": next to the model
   bool no_cache = false;
+  std::string timing_cache;     // cuda: tactic timings reused across engine builds ("": time every layer)
 };
 
-// Registers --model, --backend, --precision, --batch, --imgsz, --threads, --cache-dir, --no-cache.
+// Registers --model, --backend, --precision, --batch, --imgsz, --threads, --cache-dir, --no-cache,
+// --timing-cache.
 void add_model_options(CLI::App& command, ModelOptions& options);
 // Registers only --backend, --precision, --imgsz (what `build` shares with the others).
 void add_target_options(CLI::App& command, ModelOptions& options);
