@@ -211,6 +211,10 @@ PipelineReport Pipeline::Impl::report(double wall_s) const {
   for (int s = 0; s < kStageCount; ++s) {
     StageReport st{kStageNames[s], metrics[s].work_ms.percentile_ms(50), metrics[s].work_ms.percentile_ms(99),
                    metrics[s].work_ms.mean_ms(), metrics[s].items};
+    if (s == kCapture) {  // dropped before capture: by a live source's appsink (newest frame wins)
+      st.dropped = source->frames_skipped();
+      r.dropped += st.dropped;
+    }
     if (s > 0) {
       st.queue_max = queues[s - 1]->high_water();
       st.queue_capacity = queues[s - 1]->capacity();

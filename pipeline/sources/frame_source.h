@@ -34,6 +34,9 @@ class FrameSource {
   // Reconnects and outages of a source that reconnects (live); nullptr for the others. Read it
   // from the reading thread, or after that thread has ended.
   virtual const ConnectionStats* connection() const { return nullptr; }
+  // Frames the source produced that never reached read() (a live appsink keeps only the newest
+  // frame): estimated from timestamp gaps at the nominal frame rate. Same threading as connection().
+  virtual std::uint64_t frames_skipped() const { return 0; }
 };
 
 }  // namespace detstream::pipeline

@@ -147,6 +147,17 @@ bool GstSource::fill(GstSample* sample, Frame& frame) {
   }
   gst_buffer_unmap(buffer, &map);
   frame.pts_ns = GST_BUFFER_PTS_IS_VALID(buffer) ? static_cast<std::int64_t>(GST_BUFFER_PTS(buffer)) : -1;
+  // Live: the appsink keeps only the newest frame, so a slow pipeline loses frames here. Count them
+  // from the gap to the previous timestamp (a gap of k frame periods means k - 1 never arrived).
+  if (info_.live && info_.fps > 0 && frame.pts_ns >= 0 && previous_pts_ns_ >= 0 && frame.pts_ns > previous_pts_ns_) {
+    const double periods = static_cast<double>(frame.pts_ns - previous_pts_ns_) * info_.fps / 1e9;
+    const auto missed = static_cast<std::int64_t>(periods + 0.5) - 1;
+    if (missed > 0) {
+      skipped_ += static_cast<std::uint64_t>(missed);
+      frame.after_gap = true;
+    }
+  }
+  if (frame.pts_ns >= 0) previous_pts_ns_ = frame.pts_ns;
   frame.number = next_number_++;
   return true;
 }

@@ -37,6 +37,7 @@ class GstSource final : public FrameSource {
   ReadResult read(Frame& frame) override;
   void stop() override { stopping_ = true; }
   std::string last_error() const override { return error_; }
+  std::uint64_t frames_skipped() const override { return skipped_; }
 
  private:
   void start();
@@ -51,6 +52,8 @@ class GstSource final : public FrameSource {
   GstSample* pending_ = nullptr;  // first sample, pulled while opening
   std::atomic<bool> stopping_{false};
   std::int64_t next_number_ = 0;
+  std::int64_t previous_pts_ns_ = -1;
+  std::uint64_t skipped_ = 0;  // live only: frames the appsink dropped, from pts gaps
   std::string error_;
 };
 

@@ -40,6 +40,7 @@ void ReconnectingSource::replace_inner(std::unique_ptr<FrameSource> next) {
   {
     std::lock_guard lock(inner_mutex_);
     old = std::move(inner_);
+    if (old) skipped_by_closed_ += old->frames_skipped();
     inner_ = std::move(next);
   }
   // The old source (a GStreamer pipeline going to NULL) is torn down outside the lock, so stop()

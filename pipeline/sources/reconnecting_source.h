@@ -41,6 +41,7 @@ class ReconnectingSource final : public FrameSource {
   void stop() override;
   std::string last_error() const override { return error_; }
   const ConnectionStats* connection() const override { return &stats_; }
+  std::uint64_t frames_skipped() const override { return skipped_by_closed_ + (inner_ ? inner_->frames_skipped() : 0); }
 
  private:
   // Closes the failed inner source and reopens it; false when stopped or the policy gives up.
@@ -58,6 +59,7 @@ class ReconnectingSource final : public FrameSource {
   std::condition_variable stop_signal_;
   std::atomic<bool> stopping_{false};
   ConnectionStats stats_;
+  std::uint64_t skipped_by_closed_ = 0;  // frames_skipped() of inner sources already replaced
   std::string error_;
 
   std::int64_t next_number_ = 0;

@@ -26,7 +26,8 @@ struct StageReport {
   std::uint64_t items = 0;
   std::size_t queue_max = 0;       // the high-water mark of the queue feeding this stage
   std::size_t queue_capacity = 0;
-  std::uint64_t dropped = 0;       // items dropped at this stage's input queue
+  std::uint64_t dropped = 0;       // items dropped at this stage's input queue; for capture, frames a
+                                   // live source produced that never arrived (estimated from pts gaps)
   std::string queue_policy;        // "block" | "drop-oldest" ("" for capture: no input queue)
 };
 
