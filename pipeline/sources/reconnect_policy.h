@@ -29,21 +29,21 @@ struct ReconnectPolicy {
 
 // One interruption of a live source: from the last frame before it to the first frame after.
 struct Outage {
-  std::int64_t after_frame = -1;   // number of the last frame delivered before it (-1: none)
-  double seconds = 0.0;            // wall-clock gap between those two frames
-  std::int64_t frames_missing = 0; // frames the source's nominal rate would have produced meanwhile
-  int attempts = 0;                // reconnect attempts it took (failed ones included)
-  std::string reason;              // why the stream was considered lost
-  bool recovered = false;          // false for the last outage of a source that was given up
+  std::int64_t after_frame = -1;    // number of the last frame delivered before it (-1: none)
+  double seconds = 0.0;             // wall-clock gap between those two frames
+  std::int64_t frames_missing = 0;  // frames the source's nominal rate would have produced meanwhile
+  int attempts = 0;                 // reconnect attempts it took (failed ones included)
+  std::string reason;               // why the stream was considered lost
+  bool recovered = false;           // false for the last outage of a source that was given up
 };
 
 struct ConnectionStats {
-  bool reconnecting = false;       // the source reconnects (live); files do not
-  int reconnects = 0;              // successful reconnections
+  bool reconnecting = false;  // the source reconnects (live); files do not
+  int reconnects = 0;         // successful reconnections
   int failed_attempts = 0;
-  double outage_s = 0.0;           // total of Outage::seconds
-  std::int64_t frames_missing = 0; // total of Outage::frames_missing (never filled in: missing is missing)
-  bool gave_up = false;            // max_attempts were used up: the run ended because the source was lost
+  double outage_s = 0.0;            // total of Outage::seconds
+  std::int64_t frames_missing = 0;  // total of Outage::frames_missing (never filled in: missing is missing)
+  bool gave_up = false;             // max_attempts were used up: the run ended because the source was lost
   std::vector<Outage> outages;
 };
 

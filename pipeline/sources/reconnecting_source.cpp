@@ -67,8 +67,7 @@ ReadResult ReconnectingSource::read(Frame& frame) {
   if (gap_pending_) {
     Outage& outage = stats_.outages.back();
     outage.seconds = std::chrono::duration<double>(now - last_frame_at_).count();
-    outage.frames_missing =
-        info_.fps > 0 ? std::max<std::int64_t>(0, std::llround(outage.seconds * info_.fps) - 1) : 0;
+    outage.frames_missing = info_.fps > 0 ? std::max<std::int64_t>(0, std::llround(outage.seconds * info_.fps) - 1) : 0;
     outage.recovered = true;
     stats_.outage_s += outage.seconds;
     stats_.frames_missing += outage.frames_missing;
@@ -135,7 +134,8 @@ bool ReconnectingSource::reconnect(const std::string& reason) {
   if (stopping_) return false;
   stats_.gave_up = true;
   error_ = "gave up on " + info_.description + " after " + std::to_string(current.attempts) +
-           " reconnect attempt(s) (--max-reconnects " + std::to_string(policy_.max_attempts) + "); last error: " + last_failure;
+           " reconnect attempt(s) (--max-reconnects " + std::to_string(policy_.max_attempts) +
+           "); last error: " + last_failure;
   log(error_);
   return false;
 }

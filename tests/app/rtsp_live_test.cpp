@@ -10,10 +10,9 @@
 #include <chrono>
 #include <cmath>
 #include <future>
-#include <thread>
-
 #include <opencv2/core.hpp>
 #include <opencv2/videoio.hpp>
+#include <thread>
 
 #include "run_fixture.h"
 #include "support/video_probe.h"
@@ -24,7 +23,9 @@ namespace {
 namespace fs = std::filesystem;
 using namespace std::chrono_literals;
 
-std::string rtsp_server_binary() { return std::string(DETSTREAM_BINARY_DIR) + "/tests/tools/detstream_rtsp_loop_server"; }
+std::string rtsp_server_binary() {
+  return std::string(DETSTREAM_BINARY_DIR) + "/tests/tools/detstream_rtsp_loop_server";
+}
 
 // A port nobody listens on now (the kernel picks it; it is released at once for the server).
 int free_port() {
@@ -91,9 +92,8 @@ TEST_F(RtspLiveTest, StreamIsDetectedWithLowLatencyDefaults) {
   DETSTREAM_REQUIRE_SHARED(video, "videos/vtest_pets_480x360.mp4");
   start_server(video);
   auto argv = run_argv(model);
-  append(argv, {("--source"), url_, ("--max-frames"), ("30"),
-                               ("--json"), path("dets.jsonl"), ("--report"), path("report.json"),
-                               ("--output"), path("out.mp4")});
+  append(argv, {("--source"), url_, ("--max-frames"), ("30"), ("--json"), path("dets.jsonl"), ("--report"),
+                path("report.json"), ("--output"), path("out.mp4")});
   const CommandResult run = run_shell(command_line(argv));
   ASSERT_EQ(run.exit_code, 0) << run.output;
   EXPECT_NE(run.output.find("(live)"), std::string::npos) << run.output;
@@ -128,10 +128,9 @@ TEST_F(RtspLiveTest, ServerKilledAndRestartedThreeTimesIsReconnectedAndReported)
   DETSTREAM_REQUIRE_SHARED(video, "videos/vtest_pets_480x360.mp4");
   start_server(video);
   auto argv = run_argv(model);
-  append(argv, {"--source", url_, "--json", path("dets.jsonl"), "--report",
-                               path("report.json"), "--output", path("out.mp4"),
-                               "--reconnect-backoff-initial", "0.25", "--reconnect-backoff-max", "1", "--stall-timeout",
-                               "3"});
+  append(argv,
+         {"--source", url_, "--json", path("dets.jsonl"), "--report", path("report.json"), "--output", path("out.mp4"),
+          "--reconnect-backoff-initial", "0.25", "--reconnect-backoff-max", "1", "--stall-timeout", "3"});
   BackgroundProcess run(argv, path("run.log"));
   ASSERT_TRUE(wait_until([&] { return jsonl_lines() >= 10; }, 60s)) << read_text(path("run.log"));
   constexpr int kOutages = 3;
@@ -142,7 +141,8 @@ TEST_F(RtspLiveTest, ServerKilledAndRestartedThreeTimesIsReconnectedAndReported)
     start_server(video);
     const long before = jsonl_lines();
     ASSERT_TRUE(wait_until([&] { return jsonl_lines() >= before + 10; }, 30s))
-        << "no frames after restart " << outage + 1 << "\n" << read_text(path("run.log"));
+        << "no frames after restart " << outage + 1 << "\n"
+        << read_text(path("run.log"));
   }
   run.signal(SIGINT);
   ASSERT_EQ(run.wait(), 0) << read_text(path("run.log"));
@@ -201,10 +201,9 @@ TEST_F(RtspLiveTest, MaxReconnectsUsedUpEndsCleanlyWithExitCode3) {
   DETSTREAM_REQUIRE_SHARED(video, "videos/vtest_pets_480x360.mp4");
   start_server(video);
   auto argv = run_argv(model);
-  append(argv, {"--source", url_, "--json", path("dets.jsonl"), "--report",
-                               path("report.json"), "--output", path("out.mp4"), "--max-reconnects",
-                               "3", "--reconnect-backoff-initial", "0.2", "--reconnect-backoff-max", "0.4",
-                               "--open-timeout", "3"});
+  append(argv, {"--source", url_, "--json", path("dets.jsonl"), "--report", path("report.json"), "--output",
+                path("out.mp4"), "--max-reconnects", "3", "--reconnect-backoff-initial", "0.2",
+                "--reconnect-backoff-max", "0.4", "--open-timeout", "3"});
   BackgroundProcess run(argv, path("run.log"));
   ASSERT_TRUE(wait_until([&] { return jsonl_lines() >= 10; }, 60s)) << read_text(path("run.log"));
   kill_server();  // for good
@@ -252,8 +251,7 @@ TEST_F(RtspLiveTest, FileSourceEndsAtEndOfFileAndNeverReconnects) {
   DETSTREAM_REQUIRE_SHARED(video, "videos/vtest_pets_480x360.mp4");
   ASSERT_TRUE(cut_clip(video, 15, path("clip.mp4")));
   auto argv = run_argv(model);
-  append(argv, {"--source", path("clip.mp4"), "--report", path("report.json"),
-                               "--max-reconnects", "5"});
+  append(argv, {"--source", path("clip.mp4"), "--report", path("report.json"), "--max-reconnects", "5"});
   const CommandResult run = run_shell(command_line(argv));
   ASSERT_EQ(run.exit_code, 0) << run.output;
   const nlohmann::json report = read_json(path("report.json"));

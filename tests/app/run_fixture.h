@@ -9,10 +9,9 @@
 #include <filesystem>
 #include <fstream>
 #include <initializer_list>
-#include <vector>
-#include <string>
-
 #include <nlohmann/json.hpp>
+#include <string>
+#include <vector>
 
 #include "inference/backend.h"
 #include "support/shared_data.h"
@@ -53,8 +52,8 @@ class RunFixture : public ::testing::Test {
   }
   // "detstream run --model M --backend B --cache-dir C --no-progress" as argv.
   static std::vector<std::string> run_argv(const std::string& model) {
-    return {detstream_binary(), "run", "--model", model, "--backend", fastest_backend_name(), "--cache-dir", cache_dir(),
-            "--no-progress"};
+    return {detstream_binary(),     "run",         "--model",   model,          "--backend",
+            fastest_backend_name(), "--cache-dir", cache_dir(), "--no-progress"};
   }
   static void append(std::vector<std::string>& argv, std::initializer_list<std::string> more) {
     argv.insert(argv.end(), more.begin(), more.end());
@@ -81,7 +80,8 @@ class RunFixture : public ::testing::Test {
   // The first `frames` frames of `video`, stream-copied by ffmpeg (a peer tool) into `out`.
   static bool cut_clip(const std::string& video, int frames, const std::string& out) {
     return run_shell("ffmpeg -v error -y -i " + shell_quote(video) + " -frames:v " + std::to_string(frames) +
-                     " -c copy -an " + shell_quote(out)).exit_code == 0;
+                     " -c copy -an " + shell_quote(out))
+               .exit_code == 0;
   }
 
   std::filesystem::path dir_;

@@ -50,7 +50,8 @@ TEST_F(SignalShutdownTest, TwentySignalsAtRandomMomentsLeaveCompleteConsistentOu
   ASSERT_TRUE(start(process, path("clip.mp4"), "full")) << read_text(path("full.log"));
   const auto full_start = std::chrono::steady_clock::now();
   ASSERT_EQ(process->wait(), 0) << read_text(path("full.log"));
-  const auto full_ms = std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - full_start);
+  const auto full_ms =
+      std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - full_start);
   EXPECT_EQ(read_json(path("full.json"))["frames_out"].get<long>(), 60);
 
   const unsigned seed = 20240605;
@@ -90,8 +91,8 @@ TEST_F(SignalShutdownTest, TwentySignalsAtRandomMomentsLeaveCompleteConsistentOu
     EXPECT_FALSE(fs::exists(path(tag + ".mp4.partial")));
     EXPECT_FALSE(fs::exists(path(tag + ".jsonl.partial")));
   }
-  std::cout << "[ measured ] full clip " << full_ms.count() << " ms; " << stopped_early
-            << " of 20 runs stopped early, " << no_frame << " before the first frame\n";
+  std::cout << "[ measured ] full clip " << full_ms.count() << " ms; " << stopped_early << " of 20 runs stopped early, "
+            << no_frame << " before the first frame\n";
   EXPECT_GE(stopped_early, 10);  // the moments fall inside the runs, not after them
 }
 

@@ -108,11 +108,16 @@ void on_media_configure(GstRTSPMediaFactory*, GstRTSPMedia* media, gpointer data
 bool parse(int argc, char** argv, Options& options) {
   for (int i = 1; i + 1 < argc; i += 2) {
     const std::string flag = argv[i];
-    if (flag == "--file") options.file = argv[i + 1];
-    else if (flag == "--port") options.port = argv[i + 1];
-    else if (flag == "--mount") options.mount = argv[i + 1];
-    else if (flag == "--address") options.address = argv[i + 1];
-    else return false;
+    if (flag == "--file")
+      options.file = argv[i + 1];
+    else if (flag == "--port")
+      options.port = argv[i + 1];
+    else if (flag == "--mount")
+      options.mount = argv[i + 1];
+    else if (flag == "--address")
+      options.address = argv[i + 1];
+    else
+      return false;
   }
   return !options.file.empty() && argc % 2 == 1 && options.mount.rfind('/', 0) == 0;
 }

@@ -1,11 +1,11 @@
 // GstSource on a live GStreamer source read more slowly than it produces: the appsink keeps only
 // the newest frame (low latency) and the frames it dropped are counted from the timestamp gaps,
 // so the report can say where frames were lost.
-#include "pipeline/sources/gst_source.h"
-
 #include <gtest/gtest.h>
 
 #include <thread>
+
+#include "pipeline/sources/gst_source.h"
 
 namespace detstream::pipeline {
 namespace {
