@@ -7,6 +7,29 @@
 namespace detstream::pipeline {
 namespace {
 
+TEST(RunConfig, ReadsTheLiveSourceSettings) {
+  RunConfig c;
+  apply_run_config_yaml(R"(
+stall_timeout_s: 2.5
+reconnect: {max_attempts: 4, backoff_initial_s: 0.25, backoff_max_s: 3}
+rtsp: {latency_ms: 40}
+)", "live.yaml", c);
+  const SourceOptions& s = c.pipeline.source_options;
+  EXPECT_DOUBLE_EQ(s.stall_timeout_s, 2.5);
+  EXPECT_EQ(s.reconnect.max_attempts, 4);
+  EXPECT_DOUBLE_EQ(s.reconnect.initial_backoff_s, 0.25);
+  EXPECT_DOUBLE_EQ(s.reconnect.max_backoff_s, 3.0);
+  EXPECT_EQ(s.rtsp_latency_ms, 40);
+  try {
+    apply_run_config_yaml("reconnect: {backoff_initial_s: 4, backoff_max_s: 1}\n", "bad.yaml", c);
+    FAIL() << "a cap below the initial backoff must be refused";
+  } catch (const std::runtime_error& e) {
+    EXPECT_NE(std::string(e.what()).find("backoff_max_s"), std::string::npos) << e.what();
+  }
+  EXPECT_THROW(apply_run_config_yaml("reconnect: {max_attempts: -2}\n", "bad.yaml", c), std::runtime_error);
+  EXPECT_THROW(apply_run_config_yaml("reconnect: {tries: 2}\n", "bad.yaml", c), std::runtime_error);
+}
+
 TEST(RunConfig, ReadsEveryKey) {
   RunConfig c;
   apply_run_config_yaml(R"(

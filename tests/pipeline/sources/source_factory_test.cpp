@@ -82,6 +82,18 @@ TEST(SourceFactory, DescribesLiveAndCsiPipelines) {
   EXPECT_NE(csi.pipeline.find("appsink"), std::string::npos);
 }
 
+TEST(SourceFactory, LiveSourcesKeepTheNewestFrameAndFilesLoseNothing) {
+  SourceOptions options;
+  options.rtsp_latency_ms = 250;
+  const SourceSpec rtsp = describe_source("rtsp://127.0.0.1:8554/x", options);
+  EXPECT_NE(rtsp.pipeline.find("latency=250 drop-on-latency=true"), std::string::npos) << rtsp.pipeline;
+  EXPECT_NE(rtsp.pipeline.find("max-buffers=1 drop=true"), std::string::npos) << rtsp.pipeline;
+  DETSTREAM_REQUIRE_SHARED(video, "videos/vtest_pets_480x360.mp4");
+  const SourceSpec file = describe_source(video, options);
+  EXPECT_FALSE(file.live);
+  EXPECT_NE(file.pipeline.find("drop=false"), std::string::npos) << file.pipeline;
+}
+
 TEST(SourceFactory, ReadsAnImageFolderInNameOrder) {
   DETSTREAM_REQUIRE_SHARED(images, "images");
   auto source = open_source(images, {});
