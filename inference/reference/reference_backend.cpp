@@ -103,7 +103,8 @@ Status ReferenceContext::execute(std::span<const ConstTensorView> inputs, std::s
   }
   for (std::size_t i = 0; i < g.outputs.size(); ++i) {
     const ConstTensorView src = view_of(g.outputs[i]);
-    std::memcpy(outputs[i].data, src.data, static_cast<std::size_t>(src.count()) * element_size(src.dtype));
+    const auto bytes = static_cast<std::size_t>(src.count()) * element_size(src.dtype);
+    if (bytes > 0) std::memcpy(outputs[i].data, src.data, bytes);  // zero-sized outputs have no buffer
   }
   return Status::ok();
 }

@@ -63,16 +63,24 @@ class BackgroundProcess {
   pid_t pid() const { return pid_; }
   // Exit code, or -1 when it died of a signal.
   int wait() {
-    int status = 0;
-    waitpid(pid_, &status, 0);
-    reaped_ = true;
-    return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+    if (!reaped_) {
+      waitpid(pid_, &status_, 0);
+      reaped_ = true;
+    }
+    return WIFEXITED(status_) ? WEXITSTATUS(status_) : -1;
   }
-  bool running() const { return pid_ > 0 && !reaped_ && waitpid(pid_, nullptr, WNOHANG) == 0; }
+  // Reaps a child that has exited, keeping its status for wait().
+  bool running() {
+    if (pid_ <= 0 || reaped_) return false;
+    if (waitpid(pid_, &status_, WNOHANG) == 0) return true;
+    reaped_ = true;
+    return false;
+  }
 
  private:
   pid_t pid_ = -1;
   bool reaped_ = false;
+  int status_ = 0;
 };
 
 }  // namespace detstream::testing
