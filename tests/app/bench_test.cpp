@@ -18,6 +18,7 @@
 #include "inference/backend.h"
 #include "support/shared_data.h"
 #include "support/subprocess.h"
+#include "run_fixture.h"
 
 namespace {
 
@@ -33,15 +34,6 @@ const auto run_command = detstream::testing::run_shell;
     GTEST_SKIP() << "\n\n*** SKIPPED: " << detstream_binary() << " is not built (build the detstream target) ***\n"; \
   }
 
-std::string fastest_backend() {
-  try {
-    (void)detstream::inference::backend_named("cpu");
-    return "cpu";
-  } catch (const std::exception&) {
-    return "ref";
-  }
-}
-
 fs::path temp_file(const std::string& name) {
   return fs::temp_directory_path() / ("detstream_bench_test_" + std::to_string(::getpid()) + "_" + name);
 }
@@ -52,7 +44,7 @@ class BenchReportTest : public ::testing::Test {
   static void SetUpTestSuite() {
     const std::string model = (detstream::testing::shared_dir() / "models/yolov8n_320.onnx").string();
     if (!fs::exists(detstream_binary()) || !fs::exists(model)) return;
-    backend_ = fastest_backend();
+    backend_ = detstream::testing::fastest_backend_name();
     const fs::path json_path = temp_file("report.json");
     run_ = run_command(quoted(detstream_binary()) + " bench --model " + quoted(model) + " --backend " + backend_ +
                        " --no-cache --threads 1 --warmup 1 --iterations 3 --profile --json " + quoted(json_path.string()));

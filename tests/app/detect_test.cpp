@@ -21,11 +21,13 @@
 #include "postprocess/golden_detections.h"
 #include "support/shared_data.h"
 #include "support/subprocess.h"
+#include "run_fixture.h"
 #include "support/tiny_onnx_model.h"
 
 namespace {
 
 namespace fs = std::filesystem;
+using detstream::testing::fastest_backend_name;
 using detstream::testing::TempDir;
 
 using ProcessResult = detstream::testing::CommandResult;
@@ -43,10 +45,6 @@ bool binary_built() { return fs::exists(detstream_binary()); }
     GTEST_SKIP() << "\n\n*** SKIPPED: " DETSTREAM_BINARY_DIR "/app/detstream is not built ***\n"; \
   }
 
-std::string backend_for_tests() {
-  return detstream::inference::available_backends().find("cpu") != std::string::npos ? "cpu" : "ref";
-}
-
 std::string shared(const std::string& relative) { return (detstream::testing::shared_dir() / relative).string(); }
 
 std::vector<std::string> files_in(const fs::path& dir) {
@@ -62,7 +60,7 @@ class DetectCommand : public ::testing::Test {
   static void TearDownTestSuite() { cache_.reset(); }
 
   static std::string model_args(const std::string& model = "models/yolov8n.onnx") {
-    return "--model " + quoted(shared(model)) + " --backend " + backend_for_tests() + " --precision fp32 --cache-dir " +
+    return "--model " + quoted(shared(model)) + " --backend " + fastest_backend_name() + " --precision fp32 --cache-dir " +
            quoted(cache_->path().string());
   }
 
@@ -100,7 +98,7 @@ TEST_P(DetectGolden, MatchesTheGoldenDetections) {
   const auto golden = detstream::testing::read_golden(golden_path);
   const auto stats = detstream::testing::expect_parity(actual, golden.detections, image);
   std::printf("[parity] detect %s (%s): %zu detections, min IoU %.5f, max |dconf| %.6f\n", image.c_str(),
-              backend_for_tests().c_str(), actual.size(), static_cast<double>(stats.min_iou),
+              fastest_backend_name().c_str(), actual.size(), static_cast<double>(stats.min_iou),
               static_cast<double>(stats.max_conf_diff));
 }
 

@@ -12,6 +12,7 @@
 #include "inference/backend.h"
 #include "support/shared_data.h"
 #include "support/subprocess.h"
+#include "run_fixture.h"
 #include "support/tiny_onnx_model.h"
 #include "support/video_probe.h"
 
@@ -20,50 +21,15 @@ namespace {
 
 namespace fs = std::filesystem;
 
-std::string fastest_backend() {
-  try {
-    (void)inference::backend_named("cpu");
-    return "cpu";
-  } catch (const std::exception&) {
-    return "ref";
-  }
-}
-
-class RunCommandTest : public ::testing::Test {
- protected:
-  void SetUp() override {
-    if (!fs::exists(detstream_binary())) {
-      if (running_in_ci()) FAIL() << detstream_binary() << " is not built";
-      GTEST_SKIP() << "\n\n*** SKIPPED: " << detstream_binary() << " is not built ***\n";
-    }
-    dir_ = fs::temp_directory_path() / ("detstream_run_test_" + std::to_string(::getpid()));
-    fs::create_directories(dir_);
-  }
-  void TearDown() override {
-    std::error_code ec;
-    fs::remove_all(dir_, ec);
-  }
-  std::string path(const std::string& name) const { return (dir_ / name).string(); }
-  std::string cache_dir() const {
-    const fs::path cache = fs::path(DETSTREAM_BINARY_DIR) / "test-plans";
-    fs::create_directories(cache);
-    return cache.string();
-  }
-  static long count_lines(const std::string& file) {
-    std::ifstream in(file);
-    long lines = 0;
-    for (std::string line; std::getline(in, line);) ++lines;
-    return lines;
-  }
-  fs::path dir_;
-};
+// The shared run fixture: a scratch folder per test, the plan cache, the binary's path.
+class RunCommandTest : public RunFixture {};
 
 TEST_F(RunCommandTest, HighwayVideoEveryFrameInEveryOutput) {
   DETSTREAM_REQUIRE_SHARED(model, "models/yolov8n_320.onnx");
   DETSTREAM_REQUIRE_SHARED(video, "videos/highway_cars_1280x720.mp4");
   const CommandResult run = run_shell(
       shell_quote(detstream_binary()) + " run --model " + shell_quote(model) + " --source " + shell_quote(video) +
-      " --backend " + fastest_backend() + " --cache-dir " + shell_quote(cache_dir()) + " --output " + path("out.mp4") +
+      " --backend " + fastest_backend_name() + " --cache-dir " + shell_quote(cache_dir()) + " --output " + path("out.mp4") +
       " --json " + path("dets.jsonl") + " --report " + path("report.json") + " --no-progress");
   ASSERT_EQ(run.exit_code, 0) << run.output;
   std::ifstream report_file(path("report.json"));
@@ -100,7 +66,7 @@ TEST_F(RunCommandTest, SigintMidRunLeavesAPlayableFileMatchingTheReport) {
   DETSTREAM_REQUIRE_SHARED(model, "models/yolov8n_320.onnx");
   DETSTREAM_REQUIRE_SHARED(video, "videos/people_walking_street_1280x720.mp4");
   BackgroundProcess process({detstream_binary(), "run", "--model", model, "--source", video, "--backend",
-                             fastest_backend(), "--cache-dir", cache_dir(), "--output", path("out.mp4"), "--json",
+                             fastest_backend_name(), "--cache-dir", cache_dir(), "--output", path("out.mp4"), "--json",
                              path("dets.jsonl"), "--report", path("report.json"), "--no-progress"},
                             path("log.txt"));
   const auto deadline = std::chrono::steady_clock::now() + std::chrono::minutes(3);
@@ -123,7 +89,7 @@ TEST_F(RunCommandTest, SigintMidRunLeavesAPlayableFileMatchingTheReport) {
 TEST_F(RunCommandTest, MissingSourceIsAClearErrorAndWritesNothing) {
   DETSTREAM_REQUIRE_SHARED(model, "models/yolov8n_320.onnx");
   const CommandResult run = run_shell(shell_quote(detstream_binary()) + " run --model " + shell_quote(model) +
-                                      " --backend " + fastest_backend() + " --cache-dir " + shell_quote(cache_dir()) +
+                                      " --backend " + fastest_backend_name() + " --cache-dir " + shell_quote(cache_dir()) +
                                       " --source /nonexistent/video.mp4 --output " + path("out.mp4"));
   EXPECT_NE(run.exit_code, 0);
   EXPECT_NE(run.output.find("/nonexistent/video.mp4"), std::string::npos) << run.output;
@@ -137,7 +103,7 @@ TEST_F(RunCommandTest, CorruptVideoIsAClearErrorAndWritesNothing) {
     for (int i = 0; i < 50000; ++i) corrupt.put(static_cast<char>((i * 2654435761u) >> 7));
   }
   const CommandResult run = run_shell(shell_quote(detstream_binary()) + " run --model " + shell_quote(model) +
-                                      " --backend " + fastest_backend() + " --cache-dir " + shell_quote(cache_dir()) +
+                                      " --backend " + fastest_backend_name() + " --cache-dir " + shell_quote(cache_dir()) +
                                       " --source " + path("corrupt.mp4") + " --output " + path("out.mp4") +
                                       " --json " + path("dets.jsonl"));
   EXPECT_NE(run.exit_code, 0);
@@ -151,7 +117,7 @@ TEST_F(RunCommandTest, UnwritableOutputFailsBeforeRunning) {
   DETSTREAM_REQUIRE_SHARED(model, "models/yolov8n_320.onnx");
   DETSTREAM_REQUIRE_SHARED(video, "videos/highway_cars_1280x720.mp4");
   const CommandResult run = run_shell(shell_quote(detstream_binary()) + " run --model " + shell_quote(model) +
-                                      " --backend " + fastest_backend() + " --cache-dir " + shell_quote(cache_dir()) +
+                                      " --backend " + fastest_backend_name() + " --cache-dir " + shell_quote(cache_dir()) +
                                       " --source " + shell_quote(video) + " --output /nonexistent-dir/out.mp4");
   EXPECT_NE(run.exit_code, 0);
   EXPECT_NE(run.output.find("/nonexistent-dir"), std::string::npos) << run.output;
@@ -161,7 +127,7 @@ TEST_F(RunCommandTest, ModelWithoutADetectionHeadIsRefused) {
   DETSTREAM_REQUIRE_SHARED(video, "videos/highway_cars_1280x720.mp4");
   write_tiny_onnx(path("not_a_detector.onnx"));  // output [1, 6, 32, 32]: rank 4, not (B, 4+nc, N)
   const CommandResult run = run_shell(shell_quote(detstream_binary()) + " run --model " + path("not_a_detector.onnx") +
-                                      " --backend " + fastest_backend() + " --source " + shell_quote(video) +
+                                      " --backend " + fastest_backend_name() + " --source " + shell_quote(video) +
                                       " --output " + path("out.mp4"));
   EXPECT_NE(run.exit_code, 0);
   EXPECT_NE(run.output.find("output0"), std::string::npos) << run.output;
@@ -173,7 +139,7 @@ TEST_F(RunCommandTest, ConfigFileIsReadAndFlagsOverrideIt) {
   DETSTREAM_REQUIRE_SHARED(video, "videos/highway_cars_1280x720.mp4");
   {
     std::ofstream config(path("run.yaml"));
-    config << "model: " << model << "\nsource: /nonexistent/overridden.mp4\nmax_frames: 7\nbackend: " << fastest_backend()
+    config << "model: " << model << "\nsource: /nonexistent/overridden.mp4\nmax_frames: 7\nbackend: " << fastest_backend_name()
            << "\njson: " << path("dets.jsonl") << "\nqueues: {capacity: 2, policy: block}\n";
   }
   const CommandResult run = run_shell(shell_quote(detstream_binary()) + " run --config " + path("run.yaml") +
