@@ -39,7 +39,8 @@ struct HandleGuard {
   }
 };
 
-std::unique_ptr<Layer> make_layer(const Step& step, const Graph& graph, const AddressBook& book, const ConvBuild& build) {
+std::unique_ptr<Layer> make_layer(const Step& step, const LoweredGraph& lowered, const Graph& graph, const AddressBook& book,
+                                  const ConvBuild& build) {
   const Node* node = step.node >= 0 ? &graph.nodes[static_cast<std::size_t>(step.node)] : nullptr;
   switch (step.kind) {
     case StepKind::kConv: return make_conv_layer(step, graph, book, build);
@@ -47,6 +48,7 @@ std::unique_ptr<Layer> make_layer(const Step& step, const Graph& graph, const Ad
     case StepKind::kMaxPool: return make_maxpool_layer(step, *node, book);
     case StepKind::kResize: return make_resize_layer(step, graph, book);
     case StepKind::kSoftmax: return make_softmax_layer(step, *node, book);
+    case StepKind::kDetectHead: return make_detect_head_layer(step, lowered.heads[static_cast<std::size_t>(step.head)], book);
   }
   throw Error("internal: unknown step kind");
 }
@@ -66,6 +68,7 @@ LoweringOptions lowering_options_from_environment() {
   options.conv_strided_input = options.conv_strided_output = !env_is("DETSTREAM_CUDA_STRIDED_CONV", "0");
   options.fuse_residual_add = !env_is("DETSTREAM_CUDA_FUSE_ADD", "0");
   options.conv_direct_input = !env_is("DETSTREAM_CUDA_DIRECT_CONV", "0");
+  options.fuse_detect_head = !env_is("DETSTREAM_CUDA_FUSE_HEAD", "0");  // A/B of the fused head kernel
   return options;
 }
 
@@ -108,7 +111,7 @@ CudaEngine::CudaEngine(const Plan& plan, const LoweringOptions& options) : optio
     if (cache_writable) build.timing_cache = &*cache;
   }
   for (const Step& step : lowered_.steps) {
-    layers_.push_back(make_layer(step, plan.graph, book, build));
+    layers_.push_back(make_layer(step, lowered_, plan.graph, book, build));
     workspace_bytes_ = std::max(workspace_bytes_, layers_.back()->workspace_bytes());
     tile_counters_ = std::max(tile_counters_, layers_.back()->tile_counters());
   }
@@ -348,7 +351,8 @@ std::string CudaContext::describe() const {
        << (o.feature_nhwc ? "NHWC" : "NCHW") << ", concat in place " << (o.concat_in_place ? "on" : "off")
        << ", strided conv " << (o.conv_strided_input ? "on" : "off") << ", CUDA graph "
        << (graph_note_.empty() ? (graph_enabled_ ? "not captured yet" : "off") : graph_note_)
-       << ", programmatic launch " << (programmatic_launch_enabled() ? "on" : "off");
+       << ", programmatic launch " << (programmatic_launch_enabled() ? "on" : "off") << ", detection head "
+       << (engine_.lowered().heads.empty() ? "per node" : "fused");
   if (!engine_.timing_cache_note().empty()) text << ", timing cache " << engine_.timing_cache_note();
   return text.str();
 }

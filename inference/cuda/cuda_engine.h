@@ -92,9 +92,10 @@ class CudaContext final : public BackendContext {
 };
 
 // Options of prepare(): NHWC, concatenation in place, strided convolutions (fp16), residual Adds
-// folded into convolutions, the stem reading the input in place; turned off by
-// DETSTREAM_CUDA_LAYOUT=nchw, DETSTREAM_CUDA_CONCAT_IN_PLACE=0, DETSTREAM_CUDA_STRIDED_CONV=0,
-// DETSTREAM_CUDA_FUSE_ADD=0 and DETSTREAM_CUDA_DIRECT_CONV=0.
+// folded into convolutions, the stem reading the input in place, the detection head's tail as one
+// kernel; turned off by DETSTREAM_CUDA_LAYOUT=nchw, DETSTREAM_CUDA_CONCAT_IN_PLACE=0,
+// DETSTREAM_CUDA_STRIDED_CONV=0, DETSTREAM_CUDA_FUSE_ADD=0, DETSTREAM_CUDA_DIRECT_CONV=0 and
+// DETSTREAM_CUDA_FUSE_HEAD=0.
 LoweringOptions lowering_options_from_environment();
 
 }  // namespace detstream::inference::cuda

@@ -55,6 +55,7 @@ class Lowerer {
     consumers_ = g_.consumers();
     classify();
     fused_into_conv_.assign(g_.nodes.size(), 0);
+    if (opt_.fuse_detect_head) mark_heads();
     if (opt_.concat_in_place) place_concats();
     lower_inputs();
     for (std::size_t n = 0; n < g_.nodes.size(); ++n) lower_node(g_.nodes[n]);
@@ -128,7 +129,7 @@ class Lowerer {
   void place_concats() {
     for (auto it = g_.nodes.rbegin(); it != g_.nodes.rend(); ++it) {
       const Node& node = *it;
-      if (node.op_type != "Concat") continue;
+      if (node.op_type != "Concat" || in_head(node)) continue;
       const int o = node.outputs[0];
       const Shape& shape = g_.value(o).shape;
       const int axis = normalize_axis(node.attr_int("axis", 0), shape.size());
@@ -239,6 +240,36 @@ class Lowerer {
     }
   }
 
+  // --- detection head -------------------------------------------------------------------
+  void mark_heads() {
+    head_of_.assign(g_.nodes.size(), -1);
+    out_.heads = find_detect_heads(g_);
+    for (std::size_t h = 0; h < out_.heads.size(); ++h)
+      for (int n : out_.heads[h].nodes) head_of_[static_cast<std::size_t>(n)] = static_cast<int>(h);
+  }
+  bool in_head(const Node& node) const {
+    return !head_of_.empty() && head_of_[static_cast<std::size_t>(&node - g_.nodes.data())] >= 0;
+  }
+
+  // The head's nodes emit nothing but its last (the output Concat), which emits the fused step:
+  // every level map has been computed by then (topological order).
+  void lower_head_node(int index) {
+    const int h = head_of_[static_cast<std::size_t>(index)];
+    const DetectHead& head = out_.heads[static_cast<std::size_t>(h)];
+    if (index != head.output_node) return;
+    const Node& node = g_.nodes[static_cast<std::size_t>(index)];
+    Step step;
+    step.kind = StepKind::kDetectHead;
+    step.node = index;
+    step.head = h;
+    for (const DetectHeadLevel& level : head.levels) {
+      step.inputs.push_back(input_ref(node, level.box));
+      step.inputs.push_back(input_ref(node, level.cls));
+    }
+    step.output = output_ref(head.output);
+    add_step(std::move(step));
+  }
+
   // --- lowering -------------------------------------------------------------------------
   void lower_inputs() {
     for (int id : g_.inputs) {
@@ -273,6 +304,7 @@ class Lowerer {
     check_float(node);
     const int index = static_cast<int>(&node - g_.nodes.data());
     if (fused_into_conv_[static_cast<std::size_t>(index)]) return;
+    if (in_head(node)) return lower_head_node(index);
     const std::string& op = node.op_type;
     const int y = node.outputs[0];
     if (op == "Conv") return lower_conv(node, index);
@@ -495,6 +527,7 @@ class Lowerer {
   LoweringOptions opt_;
   std::vector<char> feature_;
   std::vector<char> fused_into_conv_;  // Add nodes a convolution's epilogue computes
+  std::vector<int> head_of_;           // by node: index into out_.heads, -1; empty when not fusing
   std::vector<int> producer_;
   std::vector<std::vector<int>> consumers_;
   LoweredGraph out_;

@@ -10,6 +10,10 @@
 // - A residual Add fed by a convolution is folded into it (Step::inputs[1], added after the
 //   activation), and a stem convolution with few input channels reads the graph input in place
 //   (no conversion copy): both when the layouts allow it (LoweringOptions).
+// - A YOLO detection head's tail (head_fusion.h: Reshape/Concat/DFL softmax/decode/Sigmoid after
+//   the last convolutions) becomes one kDetectHead step reading those convolutions' outputs as
+//   they are (LoweringOptions::fuse_detect_head); anything that does not match exactly is
+//   lowered node by node.
 // - Buffers whose lifetimes do not overlap share arena memory (memory_planner.h).
 // The result is immutable once made; thread-safe to read.
 #pragma once
@@ -17,6 +21,7 @@
 #include <cstddef>
 #include <vector>
 
+#include "inference/cuda/head_fusion.h"
 #include "inference/cuda/tensor_ref.h"
 #include "inference/graph/graph.h"
 #include "inference/ops/activation.h"
@@ -35,7 +40,7 @@ struct Root {
   std::size_t arena_offset = 0;   // bytes, for kArena
 };
 
-enum class StepKind { kConv, kElementwise, kMaxPool, kResize, kSoftmax };
+enum class StepKind { kConv, kElementwise, kMaxPool, kResize, kSoftmax, kDetectHead };
 
 // y = activation(op(a, b)); kCopy reads a only (layout/precision conversion, Concat, Reshape).
 enum class ElementwiseOp { kCopy, kAdd, kSub, kMul, kDiv };
@@ -47,8 +52,10 @@ struct Step {
   ops::Activation activation = ops::Activation::kNone;
   // kConv: X, then optionally a residual added after the activation (weights and bias come from
   // the node; the residual has the output's shape and does not overlap it unless in place).
+  // kDetectHead: box and class maps of each level in turn (box_0, cls_0, box_1, ...).
   std::vector<TensorRef> inputs;
   TensorRef output;
+  int head = -1;  // kDetectHead: index into LoweredGraph::heads
 };
 
 struct LoweringOptions {
@@ -62,6 +69,8 @@ struct LoweringOptions {
   bool fuse_residual_add = true;
   // Let direct_conv_capable convolutions read the graph input as it comes (fp32 NCHW).
   bool conv_direct_input = true;
+  // Run a matched detection head's tail as one step (head_fusion.h).
+  bool fuse_detect_head = true;
 };
 
 // Whether the implicit-GEMM convolution can run `node` on strided NHWC fp16 tensors: 2-D, one
@@ -79,6 +88,7 @@ struct LoweredGraph {
   std::vector<TensorRef> values;          // by value id; invalid for values no step reads (weights)
   std::vector<Root> roots;
   std::vector<Step> steps;
+  std::vector<DetectHead> heads;          // the fused heads, by Step::head
   std::vector<TensorRef> input_staging;   // per graph input: packed row-major fp32, arena
   std::vector<TensorRef> output_staging;  // per graph output: packed row-major fp32, arena
   std::size_t arena_bytes = 0;

@@ -4,6 +4,7 @@
 // the reference backend without a GPU. Slow and plain on purpose.
 #pragma once
 
+#include <algorithm>
 #include <cmath>
 #include <cstring>
 #include <map>
@@ -92,6 +93,7 @@ class LoweredInterpreter {
       case cuda::StepKind::kMaxPool: return maxpool(step, *node);
       case cuda::StepKind::kResize: return resize(step);
       case cuda::StepKind::kSoftmax: return softmax(step, *node);
+      case cuda::StepKind::kDetectHead: return detect_head(step, l_.heads[static_cast<std::size_t>(step.head)]);
     }
   }
 
@@ -171,6 +173,43 @@ class LoweredInterpreter {
         store(s.output, offset(s.output, i), std::exp(load(x, offset(x, i)) - peak) / sum);
       }
     });
+  }
+
+  // The fused head (detect_head.h), written from its description: DFL expectation per side,
+  // box around the grid anchor times the level's stride, sigmoid of the class logits.
+  void detect_head(const cuda::Step& s, const cuda::DetectHead& head) {
+    const cuda::TensorRef& y = s.output;
+    std::int64_t anchor = 0;
+    for (std::size_t l = 0; l < head.levels.size(); ++l) {
+      const cuda::TensorRef &box = s.inputs[2 * l], &cls = s.inputs[2 * l + 1];
+      const cuda::DetectHeadLevel& level = head.levels[l];
+      for (std::int64_t h = 0; h < level.height; ++h)
+        for (std::int64_t w = 0; w < level.width; ++w, ++anchor)
+          for (std::int64_t n = 0; n < head.batch; ++n) {
+            float d[4];
+            for (std::int64_t side = 0; side < 4; ++side) {
+              const std::int64_t bins = static_cast<std::int64_t>(head.bin_weights.size());
+              std::vector<float> x(static_cast<std::size_t>(bins));
+              for (std::int64_t k = 0; k < bins; ++k) x[static_cast<std::size_t>(k)] = load(box, offset(box, {n, side * bins + k, h, w}));
+              const float peak = *std::max_element(x.begin(), x.end());
+              float sum = 0.0f, dot = 0.0f;
+              for (std::int64_t k = 0; k < bins; ++k) {
+                const float e = std::exp(x[static_cast<std::size_t>(k)] - peak);
+                sum += e;
+                dot += head.bin_weights[static_cast<std::size_t>(k)] * e;
+              }
+              d[side] = dot / sum;
+            }
+            const float ax = static_cast<float>(w) + head.anchor_offset, ay = static_cast<float>(h) + head.anchor_offset;
+            const float x1 = ax - d[0], y1 = ay - d[1], x2 = ax + d[2], y2 = ay + d[3];
+            const float out[4] = {(x1 + x2) / head.divisor, (y1 + y2) / head.divisor, x2 - x1, y2 - y1};
+            for (std::int64_t r = 0; r < 4; ++r) store(y, offset(y, {n, r, anchor}), out[r] * level.stride);
+            for (std::int64_t c = 0; c < head.classes; ++c) {
+              const float v = load(cls, offset(cls, {n, c, h, w}));
+              store(y, offset(y, {n, 4 + c, anchor}), ops::apply_activation(ops::Activation::kSigmoid, v));
+            }
+          }
+    }
   }
 
   const Graph& g_;
