@@ -17,6 +17,7 @@
 namespace detstream::inference {
 
 struct BuildOptions;
+class FrameDetector;  // inference/runtime/frame_detector.h
 
 class BackendContext {
  public:
@@ -26,6 +27,12 @@ class BackendContext {
   // Per-node timings of the last execute, in node order, when profiling was enabled.
   virtual void enable_profiling(bool on) { (void)on; }
   virtual std::span<const double> last_node_times_ms() const { return {}; }
+  // Optional: the frame path (raw BGR frames in, detection candidates out), owned by the context;
+  // nullptr when the backend has none or the model does not fit it, with the reason in `why_not`.
+  virtual FrameDetector* frame_detector(std::string* why_not) {
+    if (why_not) *why_not = "the backend has no frame path";
+    return nullptr;
+  }
 };
 
 class BackendEngine {

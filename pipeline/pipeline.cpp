@@ -38,6 +38,9 @@ struct Pipeline::Impl {
   postprocess::YoloOutputLayout layout;
   postprocess::ClassNames names;
   int input_width = 0, input_height = 0;
+  std::unique_ptr<inference::ExecutionContext> context;
+  std::unique_ptr<DetectionStages> stages;  // the preprocess/inference/postprocess work, host or frame path
+  std::string why_host;                     // why the frame path does not run
   std::unique_ptr<VideoFileSink> video;
   std::unique_ptr<JsonlSink> jsonl;
   std::vector<std::unique_ptr<ItemQueue>> queues;
@@ -59,10 +62,8 @@ struct Pipeline::Impl {
 
   void check_model();
   void open_outputs();
+  void make_stages();
   void capture();
-  std::string preprocess(Letterboxer& letterboxer, WorkItem& item);
-  std::string infer(inference::ExecutionContext& context, WorkItem& item);
-  std::string postprocess(postprocess::Decoder& decoder, WorkItem& item);
   std::string render(WorkItem& item, Clock::time_point& last, double& fps);
   void sink();
   PipelineReport report(double wall_s) const;
@@ -119,31 +120,10 @@ void Pipeline::Impl::capture() {
   out.close();
 }
 
-std::string Pipeline::Impl::preprocess(Letterboxer& letterboxer, WorkItem& item) {
-  item.input.resize(letterboxer.tensor_size());
-  item.geometry = letterboxer.run(item.frame.image, item.input);
-  return "";
-}
-
-std::string Pipeline::Impl::infer(inference::ExecutionContext& context, WorkItem& item) {
-  const auto& in = engine->inputs()[0];
-  const auto& out = engine->outputs()[0];
-  item.output.resize(static_cast<std::size_t>(inference::element_count(out.shape)));
-  const inference::ConstTensorView input{in.dtype, in.shape, item.input.data()};
-  const inference::TensorView output{out.dtype, out.shape, item.output.data()};
-  const inference::Status status = context.execute({&input, 1}, {&output, 1});
-  return status ? "" : status.message();
-}
-
-std::string Pipeline::Impl::postprocess(postprocess::Decoder& decoder, WorkItem& item) {
-  const auto found = decoder.decode(item.output.data(), item.geometry);
-  item.detections.clear();
-  for (const auto& d : found) {
-    if (options.classes.empty() || std::find(options.classes.begin(), options.classes.end(), d.class_id) != options.classes.end()) {
-      item.detections.push_back(d);
-    }
-  }
-  return "";
+void Pipeline::Impl::make_stages() {
+  context = engine->create_context();
+  inference::FrameDetector* frame = choose_frame_detector(*context, options.prepost, &why_host);
+  stages = std::make_unique<DetectionStages>(*context, frame, layout, input_width, input_height, options.decode, options.classes);
 }
 
 std::string Pipeline::Impl::render(WorkItem& item, Clock::time_point& last, double& fps) {
@@ -202,6 +182,9 @@ PipelineReport Pipeline::Impl::report(double wall_s) const {
   PipelineReport r;
   r.source = source->info().description;
   r.backend = engine->plan().backend + "/" + std::string(inference::to_string(engine->plan().precision));
+  r.preprocess_path = stages->preprocess_description();
+  r.postprocess_path = stages->postprocess_description();
+  r.host_path_reason = stages->frame_path() ? "" : why_host;
   r.frames_in = frames_in;
   r.frames_out = frames_out;
   r.wall_s = wall_s;
@@ -241,6 +224,7 @@ Pipeline::Pipeline(std::shared_ptr<const inference::Engine> engine, PipelineOpti
   impl_->engine = std::move(engine);
   impl_->options = std::move(options);
   impl_->check_model();
+  impl_->make_stages();
   impl_->open_outputs();
   impl_->source = open_source(impl_->options.source, impl_->options.source_options,
                               [](const std::string& line) { std::fprintf(stderr, "detstream: %s\n", line.c_str()); });
@@ -256,6 +240,12 @@ Pipeline::~Pipeline() = default;
 
 const SourceInfo& Pipeline::source_info() const { return impl_->source->info(); }
 
+std::string Pipeline::prepost_description() const {
+  const DetectionStages& s = *impl_->stages;
+  return "preprocess: " + s.preprocess_description() + "; postprocess: " + s.postprocess_description() +
+         (s.frame_path() ? "" : " (" + impl_->why_host + ")");
+}
+
 void Pipeline::request_stop() {
   impl_->stop_requested = true;
   impl_->source->stop();
@@ -264,9 +254,7 @@ void Pipeline::request_stop() {
 PipelineReport Pipeline::run() {
   Impl& p = *impl_;
   const auto start = Clock::now();
-  auto context = p.engine->create_context();
-  Letterboxer letterboxer(p.input_width, p.input_height);
-  postprocess::Decoder decoder(p.layout, p.options.decode);
+  DetectionStages& detection = *p.stages;
   Clock::time_point last_render{};
   double render_fps = 0.0;
   auto stage = [&](int s, StageWork work) {
@@ -277,9 +265,9 @@ PipelineReport Pipeline::run() {
   };
   std::vector<std::thread> threads;
   threads.emplace_back([&p] { p.capture(); });
-  threads.push_back(stage(kPreprocess, [&](WorkItem& item) { return p.preprocess(letterboxer, item); }));
-  threads.push_back(stage(kInference, [&](WorkItem& item) { return p.infer(*context, item); }));
-  threads.push_back(stage(kPostprocess, [&](WorkItem& item) { return p.postprocess(decoder, item); }));
+  threads.push_back(stage(kPreprocess, [&](WorkItem& item) { return detection.preprocess(item); }));
+  threads.push_back(stage(kInference, [&](WorkItem& item) { return detection.infer(item); }));
+  threads.push_back(stage(kPostprocess, [&](WorkItem& item) { return detection.postprocess(item); }));
   threads.push_back(stage(kRender, [&](WorkItem& item) { return p.render(item, last_render, render_fps); }));
   threads.emplace_back([&p] { p.sink(); });
   for (auto& t : threads) t.join();

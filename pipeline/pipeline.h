@@ -1,7 +1,11 @@
 // Pipeline: capture -> preprocess (letterbox) -> inference (one ExecutionContext) -> postprocess
 // (decode + NMS + scale) -> render (overlay) -> sink (mp4 / JSON Lines / window), one thread per
 // stage, joined by BoundedQueues (block for files: nothing lost; drop-oldest for live sources:
-// lowest latency). Construction opens the source and the outputs and checks the model, so every
+// lowest latency). When the context has a frame path (the cuda backend: letterbox, model and
+// confidence filter on the GPU) and `prepost` allows it, preprocess only computes the letterbox
+// geometry and postprocess only sorts, suppresses and scales the candidates
+// (stages/detection_stages.h); the report says which path ran. Construction opens the source and
+// the outputs, checks the model and makes the execution context, so every
 // bad input fails before the run starts (std::runtime_error / inference::Error with the reason).
 // run() blocks until the stream ends, request_stop() is called (from any thread: capture stops,
 // queued frames drain, outputs are finalised) or a stage fails (outputs are not finalised and no
@@ -17,6 +21,7 @@
 #include "inference/runtime/engine.h"
 #include "pipeline/core/bounded_queue.h"
 #include "pipeline/sources/source_factory.h"
+#include "pipeline/stages/detection_stages.h"
 #include "pipeline/stats/pipeline_report.h"
 #include "postprocess/decoder.h"
 
@@ -38,6 +43,7 @@ struct PipelineOptions {
   QueueSettings queues;
   std::int64_t max_frames = 0;  // 0 = until the source ends
   bool progress = true;         // shown only when stderr is a terminal and the length is known
+  PrepostMode prepost = PrepostMode::kAuto;  // auto: the context's frame path when it has one
 };
 
 class Pipeline {
@@ -50,6 +56,8 @@ class Pipeline {
   PipelineReport run();
   void request_stop();
   const SourceInfo& source_info() const;
+  // Which pre/post-processing path runs, e.g. "preprocess: gpu letterbox (cuda); postprocess: ...".
+  std::string prepost_description() const;
 
  private:
   struct Impl;

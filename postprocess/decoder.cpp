@@ -73,30 +73,41 @@ void Decoder::collect_candidates(const float* predictions) {
   }
 }
 
-std::size_t Decoder::suppress() {
-  sort_candidates(candidates_);
-  const std::size_t count = std::min(candidates_.size(), static_cast<std::size_t>(options_.max_nms));
+std::size_t Decoder::suppress(std::span<NmsCandidate> candidates) {
+  sort_candidates(candidates);
+  const std::size_t count = std::min(candidates.size(), static_cast<std::size_t>(options_.max_nms));
   NmsOptions nms;
   nms.iou_threshold = options_.iou_threshold;
   nms.max_keep = options_.max_det;
   nms.class_agnostic = options_.class_agnostic;
-  return nms_sorted(std::span(candidates_.data(), count), nms, suppressed_);
+  if (suppressed_.size() < count) suppressed_.resize(count);  // only for more candidates than anchors
+  return nms_sorted(candidates.first(count), nms, suppressed_);
 }
 
 std::span<const Detection> Decoder::decode_in_input_space(const float* predictions) {
   find_best_classes(predictions);
   collect_candidates(predictions);
-  const std::size_t kept = suppress();
+  return decode_candidates_in_input_space(candidates_);
+}
+
+std::span<const Detection> Decoder::decode(const float* predictions, const LetterboxGeometry& geometry) {
+  decode_in_input_space(predictions);
+  for (Detection& d : detections_) d.box = scale_box_to_source(d.box, geometry);
+  return detections_;
+}
+
+std::span<const Detection> Decoder::decode_candidates_in_input_space(std::span<NmsCandidate> candidates) {
+  const std::size_t kept = suppress(candidates);
   detections_.clear();
   for (std::size_t k = 0; k < kept; ++k) {
-    const NmsCandidate& c = candidates_[k];
+    const NmsCandidate& c = candidates[k];
     detections_.push_back({c.class_id, c.score, c.box});
   }
   return detections_;
 }
 
-std::span<const Detection> Decoder::decode(const float* predictions, const LetterboxGeometry& geometry) {
-  decode_in_input_space(predictions);
+std::span<const Detection> Decoder::decode_candidates(std::span<NmsCandidate> candidates, const LetterboxGeometry& geometry) {
+  decode_candidates_in_input_space(candidates);
   for (Detection& d : detections_) d.box = scale_box_to_source(d.box, geometry);
   return detections_;
 }

@@ -5,7 +5,7 @@
 //   class-aware NMS (nms.h); at most max_det survive; boxes then lose the letterbox pad, are
 //   divided by the scale and clipped to [0, W] x [0, H] of the source image.
 // Ownership/threading: a Decoder owns scratch sized for one layout at construction; decode() does
-// not allocate. One Decoder per thread; the returned span is valid until the next decode().
+// not allocate. decode_candidates() takes candidates filtered elsewhere (a GPU) and does the rest. One Decoder per thread; the returned span is valid until the next decode().
 #pragma once
 
 #include <cstdint>
@@ -40,10 +40,18 @@ class Decoder {
   // The same, boxes left in model-input pixels (no unpad, unscale or clip).
   std::span<const Detection> decode_in_input_space(const float* predictions);
 
+  // The rest of the work when the confidence filter ran elsewhere (a backend's frame path on the
+  // GPU): `candidates` are the anchors above the threshold in any order, boxes x1, y1, x2, y2 in
+  // input pixels, `order` = the anchor index. They are sorted in place, capped at max_nms, go
+  // through NMS and are scaled back: the same detections decode() gives for the predictions they
+  // came from. Allocation-free up to layout().num_anchors candidates.
+  std::span<const Detection> decode_candidates(std::span<NmsCandidate> candidates, const LetterboxGeometry& geometry);
+  std::span<const Detection> decode_candidates_in_input_space(std::span<NmsCandidate> candidates);
+
  private:
   void find_best_classes(const float* predictions);
   void collect_candidates(const float* predictions);
-  std::size_t suppress();
+  std::size_t suppress(std::span<NmsCandidate> candidates);  // sorts, caps at max_nms, NMS
 
   YoloOutputLayout layout_;
   DecodeOptions options_;

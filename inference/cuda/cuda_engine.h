@@ -19,6 +19,7 @@
 #include "inference/cuda/device_memory.h"
 #include "inference/cuda/layer.h"
 #include "inference/cuda/lowering.h"
+#include "inference/runtime/frame_detector.h"
 
 namespace detstream::inference::cuda {
 
@@ -53,6 +54,8 @@ class CudaEngine final : public BackendEngine {
   std::string timing_cache_note_;
 };
 
+class CudaFrameDetector;
+
 class CudaContext final : public BackendContext {
  public:
   explicit CudaContext(const CudaEngine& engine);
@@ -63,6 +66,8 @@ class CudaContext final : public BackendContext {
   Status execute(std::span<const ConstTensorView> inputs, std::span<const TensorView> outputs) override;
   void enable_profiling(bool on) override { profiling_ = on; }
   std::span<const double> last_node_times_ms() const override { return node_times_; }
+  // The GPU frame path (frame_detector.cpp), made on first use.
+  FrameDetector* frame_detector(std::string* why_not) override;
 
   EnqueueTiming time(int warmup, int iterations);
   std::vector<LayerProfile> profile_layers(int repeats);
@@ -77,6 +82,7 @@ class CudaContext final : public BackendContext {
   void enqueue_layers(bool with_events);
   void capture_graph();
   LaunchArgs launch_args() const;
+  friend class CudaFrameDetector;  // letterboxes into the input staging, runs the layers, filters the output
 
   const CudaEngine& engine_;
   cudaStream_t stream_ = nullptr;
@@ -89,6 +95,9 @@ class CudaContext final : public BackendContext {
   bool profiling_ = false;
   std::vector<cudaEvent_t> events_;  // one before each layer and one after the last
   std::vector<double> node_times_;
+  std::unique_ptr<FrameDetector> frame_detector_;  // holds only memory: freed after release() synchronised
+  bool frame_detector_tried_ = false;
+  std::string frame_detector_why_not_;
 };
 
 // Options of prepare(): NHWC, concatenation in place, strided convolutions (fp16), residual Adds

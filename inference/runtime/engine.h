@@ -11,6 +11,7 @@
 
 #include "inference/backend.h"
 #include "inference/plan/plan.h"
+#include "inference/runtime/frame_detector.h"
 
 namespace detstream::inference {
 
@@ -50,6 +51,9 @@ class ExecutionContext {
   std::vector<Tensor> run(const std::vector<Tensor>& inputs);
   void enable_profiling(bool on) { backend_context_->enable_profiling(on); }
   std::span<const double> last_node_times_ms() const { return backend_context_->last_node_times_ms(); }
+  // The optional frame path (frame_detector.h), owned by this context; nullptr (and why, in
+  // `why_not`) when the backend or the model has none.
+  FrameDetector* frame_detector(std::string* why_not = nullptr) { return backend_context_->frame_detector(why_not); }
   const Engine& engine() const { return *engine_; }
 
  private:

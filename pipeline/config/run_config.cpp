@@ -92,7 +92,7 @@ void apply_run_config_yaml(const std::string& yaml_text, const std::string& labe
   if (!root.IsMap()) throw std::runtime_error(label + ": expected a mapping of settings");
   check_keys(root, {"model", "backend", "precision", "imgsz", "threads", "source", "output", "json", "report", "conf",
                     "iou", "max_det", "classes", "display", "max_frames", "queues", "rtsp", "camera", "open_timeout_s",
-                    "stall_timeout_s", "reconnect"},
+                    "stall_timeout_s", "reconnect", "prepost"},
              label);
   PipelineOptions& p = c.pipeline;
   read(root, "model", c.model, label);
@@ -112,6 +112,15 @@ void apply_run_config_yaml(const std::string& yaml_text, const std::string& labe
   read(root, "max_frames", p.max_frames, label);
   read(root, "open_timeout_s", p.source_options.open_timeout_s, label);
   read(root, "stall_timeout_s", p.source_options.stall_timeout_s, label);
+  if (root["prepost"]) {
+    std::string prepost;
+    read(root, "prepost", prepost, label);
+    try {
+      p.prepost = parse_prepost_mode(prepost);
+    } catch (const std::runtime_error& e) {
+      throw std::runtime_error(label + ": prepost: " + e.what());
+    }
+  }
   apply_sections(root, label, c);
 }
 

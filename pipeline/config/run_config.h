@@ -5,7 +5,7 @@
 //   model: ../shared/models/yolov8n.onnx      backend: cpu       precision: fp32
 //   imgsz: 640   threads: 0   source: video.mp4   output: out.mp4   json: dets.jsonl
 //   report: report.json   conf: 0.25   iou: 0.7   max_det: 300   classes: [0, 2]
-//   display: false   max_frames: 0
+//   display: false   max_frames: 0   prepost: auto                # auto | host (pre/post-processing path)
 //   queues: {capacity: 4, policy: auto}          # auto | block | drop-oldest
 //   rtsp: {latency_ms: 100}   open_timeout_s: 10   stall_timeout_s: 5
 //   reconnect: {max_attempts: -1, backoff_initial_s: 0.5, backoff_max_s: 8}   # live sources only

@@ -10,14 +10,16 @@
 #include "pipeline/core/frame.h"
 #include "postprocess/detection.h"
 #include "postprocess/letterbox_geometry.h"
+#include "postprocess/nms.h"
 
 namespace detstream::pipeline {
 
 struct WorkItem {
   Frame frame;
   postprocess::LetterboxGeometry geometry;
-  std::vector<float> input;    // the model input for this frame (3 x H x W)
-  std::vector<float> output;   // the model's raw output for this frame
+  std::vector<float> input;    // host path: the model input for this frame (3 x H x W)
+  std::vector<float> output;   // host path: the model's raw output for this frame
+  std::vector<postprocess::NmsCandidate> candidates;  // frame path: what the backend's filter kept
   std::vector<postprocess::Detection> detections;
 };
 

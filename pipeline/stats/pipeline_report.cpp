@@ -32,6 +32,8 @@ nlohmann::json to_json(const PipelineReport& r) {
   return {{"source", r.source},
           {"model", r.model},
           {"backend", r.backend},
+          {"prepost", {{"preprocess", r.preprocess_path}, {"postprocess", r.postprocess_path},
+                       {"host_path_reason", r.host_path_reason.empty() ? nlohmann::json(nullptr) : nlohmann::json(r.host_path_reason)}}},
           {"frames_in", r.frames_in},
           {"frames_out", r.frames_out},
           {"dropped", r.dropped},
@@ -64,6 +66,9 @@ std::string format_report_table(const PipelineReport& r) {
                 static_cast<unsigned long long>(r.dropped), r.wall_s, r.fps, r.latency_p50_ms, r.latency_p99_ms,
                 r.stopped_early ? " (stopped early)" : "");
   out += line;
+  if (!r.preprocess_path.empty()) {
+    out += "preprocess: " + r.preprocess_path + " | postprocess: " + r.postprocess_path + "\n";
+  }
   if (r.connection && !r.connection->outages.empty()) {
     std::snprintf(line, sizeof line, "source outages: %zu, reconnects %d (failed attempts %d), %.1f s without frames, ~%lld frames missed%s\n",
                   r.connection->outages.size(), r.connection->reconnects, r.connection->failed_attempts, r.connection->outage_s,

@@ -1,5 +1,6 @@
 // PipelineReport: what a run measured, as a table for the terminal and as the --report JSON:
 // {"frames_in","frames_out","dropped","wall_s","fps","latency_ms":{"p50","p99"},
+//  "prepost":{"preprocess","postprocess","host_path_reason"},
 //  "stages":{"<name>":{"p50_ms","p99_ms","mean_ms","items","queue_max","queue_capacity","dropped","queue_policy"}},
 //  "connection": null (files) | {"reconnects","failed_attempts","outage_s","frames_missing","gave_up",
 //                                "outages":[{"after_frame","seconds","frames_missing","attempts","reason","recovered"}]},
@@ -35,6 +36,9 @@ struct PipelineReport {
   std::string source;
   std::string model;
   std::string backend;
+  std::string preprocess_path;   // e.g. "cpu letterbox (OpenCV)" | "gpu letterbox (cuda)"
+  std::string postprocess_path;  // e.g. "cpu decode + confidence filter + NMS"
+  std::string host_path_reason;  // why the backend's frame path did not run ("" when it did)
   std::uint64_t frames_in = 0;
   std::uint64_t frames_out = 0;
   std::uint64_t dropped = 0;

@@ -43,6 +43,10 @@ TEST_F(RunCommandTest, HighwayVideoEveryFrameInEveryOutput) {
   EXPECT_EQ(count_video_frames(path("out.mp4")), source_frames);
   EXPECT_GT(report["fps"].get<double>(), 0.0);
   EXPECT_LE(report["latency_ms"]["p50"].get<double>(), report["latency_ms"]["p99"].get<double>());
+  // The cpu backend has no frame path: the OpenCV letterbox and the host decoder ran, and the report says so.
+  EXPECT_EQ(report["prepost"]["preprocess"], "cpu letterbox (OpenCV)") << report.dump(2);
+  EXPECT_EQ(report["prepost"]["postprocess"], "cpu decode + confidence filter + NMS");
+  EXPECT_EQ(report["prepost"]["host_path_reason"], "the backend has no frame path");
   for (const char* stage : {"capture", "preprocess", "inference", "postprocess", "render", "sink"}) {
     ASSERT_TRUE(report["stages"].contains(stage)) << stage;
     EXPECT_EQ(report["stages"][stage]["items"].get<long>(), source_frames) << stage;

@@ -2,7 +2,9 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cstdio>
+#include <random>
 #include <vector>
 
 #include "inference/core/error.h"
@@ -152,6 +154,51 @@ TEST(Decoder, ReusedAcrossCallsGivesTheSameResult) {
   ASSERT_EQ(copy.size(), 2u);
   ASSERT_EQ(second.size(), 2u);
   EXPECT_EQ(second[1].class_id, 1);
+}
+
+// The frame path's half: candidates filtered elsewhere (a GPU), handed over in any order, give
+// exactly decode()'s detections, including equal scores (anchor order decides) and the max_nms cap.
+TEST(Decoder, CandidatesFilteredElsewhereGiveTheSameDetectionsInAnyOrder) {
+  const int classes = 5, anchors = 600;
+  Synthetic s(classes, anchors);
+  std::mt19937 rng(3);
+  std::uniform_real_distribution<float> position(0.0f, 300.0f), size(5.0f, 60.0f), score(0.0f, 1.0f);
+  for (int a = 0; a < anchors; ++a) {
+    s.set(a, position(rng), position(rng), size(rng), size(rng), a % classes, score(rng));
+    s.at(4 + (a + 1) % classes, a) = score(rng) * 0.5f;
+  }
+  for (int a = 10; a < 20; ++a) s.set(a, 100, 100, 30, 30, 2, 0.75f);  // equal scores, overlapping boxes
+  const LetterboxGeometry g = compute_letterbox_geometry(500, 400, 320, 320);
+  for (int max_nms : {30000, 40}) {
+    DecodeOptions options;
+    options.max_nms = max_nms;
+    Decoder host(s.layout(), options), frame(s.layout(), options);
+    const auto found = host.decode(s.data.data(), g);
+    const std::vector<Detection> expected(found.begin(), found.end());
+    ASSERT_GT(expected.size(), 10u);
+    // What a GPU filter hands back: best class, strictly above the threshold, boxes as corners.
+    std::vector<NmsCandidate> candidates;
+    for (int a = 0; a < anchors; ++a) {
+      int best = 0;
+      for (int c = 1; c < classes; ++c) best = s.at(4 + c, a) > s.at(4 + best, a) ? c : best;
+      if (!(s.at(4 + best, a) > options.conf_threshold)) continue;
+      const float hw = s.at(2, a) / 2.0f, hh = s.at(3, a) / 2.0f;
+      candidates.push_back({{s.at(0, a) - hw, s.at(1, a) - hh, s.at(0, a) + hw, s.at(1, a) + hh}, s.at(4 + best, a), best, a});
+    }
+    for (int round = 0; round < 3; ++round) {
+      std::shuffle(candidates.begin(), candidates.end(), rng);
+      const auto got = frame.decode_candidates(candidates, g);
+      ASSERT_EQ(got.size(), expected.size()) << "max_nms " << max_nms;
+      for (std::size_t i = 0; i < got.size(); ++i) {
+        EXPECT_EQ(got[i].class_id, expected[i].class_id);
+        EXPECT_EQ(got[i].confidence, expected[i].confidence);
+        EXPECT_EQ(got[i].box.x1, expected[i].box.x1);
+        EXPECT_EQ(got[i].box.y1, expected[i].box.y1);
+        EXPECT_EQ(got[i].box.x2, expected[i].box.x2);
+        EXPECT_EQ(got[i].box.y2, expected[i].box.y2);
+      }
+    }
+  }
 }
 
 TEST(Decoder, RejectsBadOptions) {

@@ -82,6 +82,19 @@ TEST(RunConfig, UnknownKeysAndBadValuesAreNamed) {
   EXPECT_THROW(apply_run_config_yaml("[1, 2", "cfg.yaml", c), std::runtime_error);
 }
 
+TEST(RunConfig, PrepostPathIsReadAndBadNamesAreRefused) {
+  RunConfig c;
+  EXPECT_EQ(c.pipeline.prepost, PrepostMode::kAuto);
+  apply_run_config_yaml("prepost: host\n", "cfg.yaml", c);
+  EXPECT_EQ(c.pipeline.prepost, PrepostMode::kHost);
+  try {
+    apply_run_config_yaml("prepost: gpu\n", "cfg.yaml", c);
+    FAIL();
+  } catch (const std::runtime_error& e) {
+    EXPECT_NE(std::string(e.what()).find("cfg.yaml: prepost"), std::string::npos) << e.what();
+  }
+}
+
 TEST(RunConfig, ShippedConfigsParse) {
   const std::filesystem::path configs = std::filesystem::path(DETSTREAM_SOURCE_DIR) / "configs";
   int parsed = 0;
