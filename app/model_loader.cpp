@@ -5,6 +5,8 @@
 #include <algorithm>
 #include <cctype>
 #include <filesystem>
+#include <limits>
+#include <stdexcept>
 #include <thread>
 
 #include "inference/backend.h"
@@ -53,6 +55,58 @@ void check_plan_fits(const inference::Plan& plan, const ModelOptions& options) {
 
 }  // namespace
 
+std::size_t parse_byte_size(const std::string& text) {
+  const auto refuse = [&](const std::string& why) -> std::size_t {
+    throw std::invalid_argument("'" + text + "' is not a size (" + why +
+                                "): give bytes or a whole number with K, M, G or T (powers of 1024), e.g. 64M or 1G");
+  };
+  std::size_t i = 0;
+  while (i < text.size() && std::isspace(static_cast<unsigned char>(text[i]))) ++i;
+  const std::size_t digits_begin = i;
+  std::uint64_t value = 0;
+  for (; i < text.size() && std::isdigit(static_cast<unsigned char>(text[i])); ++i) {
+    const unsigned digit = static_cast<unsigned>(text[i] - '0');
+    if (value > (std::numeric_limits<std::uint64_t>::max() - digit) / 10) return refuse("too large");
+    value = value * 10 + digit;
+  }
+  if (i == digits_begin) return refuse("no number");
+  std::string suffix;
+  for (; i < text.size(); ++i) {
+    if (!std::isspace(static_cast<unsigned char>(text[i]))) suffix += static_cast<char>(std::toupper(static_cast<unsigned char>(text[i])));
+  }
+  int shift = 0;
+  if (!suffix.empty() && std::string("KMGT").find(suffix[0]) != std::string::npos) {
+    shift = 10 * (1 + static_cast<int>(std::string("KMGT").find(suffix[0])));
+    suffix.erase(0, 1);
+    if (suffix == "IB" || suffix == "B") suffix.clear();
+  } else if (suffix == "B") {
+    suffix.clear();
+  }
+  if (!suffix.empty()) return refuse("unknown unit");
+  if (shift > 0 && value > (std::numeric_limits<std::uint64_t>::max() >> shift)) return refuse("too large");
+  const std::uint64_t bytes = value << shift;
+  if (bytes > std::numeric_limits<std::size_t>::max()) return refuse("too large");
+  return static_cast<std::size_t>(bytes);
+}
+
+void add_workspace_option(CLI::App& command, std::string& workspace) {
+  command
+      .add_option("--workspace", workspace,
+                  "The most scratch memory one layer's tactic may use, e.g. 64M, 1G or bytes (default and 0: the "
+                  "backend's own limit; the cuda backend's is 256M); recorded in the plan")
+      ->type_name("SIZE")
+      ->check(CLI::Validator(
+          [](std::string& text) {
+            try {
+              (void)parse_byte_size(text);
+              return std::string();
+            } catch (const std::invalid_argument& e) {
+              return std::string(e.what());
+            }
+          },
+          ""));
+}
+
 void add_target_options(CLI::App& command, ModelOptions& options) {
   command
       .add_option("--backend", options.backend,
@@ -68,6 +122,7 @@ void add_target_options(CLI::App& command, ModelOptions& options) {
       .add_option("--imgsz", options.imgsz,
                   "Square input size for models exported with dynamic=True (default: the model's own imgsz)")
       ->check(CLI::NonNegativeNumber);
+  add_workspace_option(command, options.workspace);
 }
 
 void add_model_options(CLI::App& command, ModelOptions& options) {
@@ -98,6 +153,7 @@ inference::BuildOptions to_build_options(const ModelOptions& options) {
   build.precision = inference::parse_precision(options.precision);
   build.batch = {options.batch, options.batch, options.batch};
   if (options.imgsz > 0) build.image_size = std::make_pair<std::int64_t, std::int64_t>(options.imgsz, options.imgsz);
+  if (!options.workspace.empty()) build.workspace_limit_bytes = parse_byte_size(options.workspace);
   return build;
 }
 
@@ -109,6 +165,8 @@ std::shared_ptr<const inference::Engine> load_engine(const ModelOptions& options
   if (ext == ".plan") {
     inference::Plan plan = inference::load_plan(options.model);
     check_plan_fits(plan, options);
+    // Tactics are chosen when the engine is made, so a --workspace given now replaces the plan's.
+    if (!options.workspace.empty()) plan.workspace_limit_bytes = parse_byte_size(options.workspace);
     return inference::Engine::create(std::move(plan), options.threads);
   }
   if (ext == ".onnx") {

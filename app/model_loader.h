@@ -24,13 +24,21 @@ struct ModelOptions {
   std::string cache_dir;        // "": next to the model
   bool no_cache = false;
   std::string timing_cache;     // cuda: tactic timings reused across engine builds ("": time every layer)
+  std::string workspace;        // --workspace SIZE: the most scratch memory a tactic may use ("" or "0": no limit)
 };
 
 // Registers --model, --backend, --precision, --batch, --imgsz, --threads, --cache-dir, --no-cache,
 // --timing-cache.
 void add_model_options(CLI::App& command, ModelOptions& options);
-// Registers only --backend, --precision, --imgsz (what `build` shares with the others).
+// Registers only --backend, --precision, --imgsz, --workspace (what `build` shares with the others).
 void add_target_options(CLI::App& command, ModelOptions& options);
+// A byte count as people type it: "1048576", "64M", "1G", "512k", "64MiB", "2GB" (K, M, G, T are
+// powers of 1024; case-insensitive; an optional trailing "B" or "iB"). Throws std::invalid_argument
+// naming the text and what is accepted (negative, fractional, unknown suffix, overflow).
+std::size_t parse_byte_size(const std::string& text);
+// Registers --workspace SIZE (validated with parse_byte_size) into `options.workspace`.
+void add_workspace_option(CLI::App& command, std::string& workspace);
+
 // The builder's options for an ONNX model (batch min = opt = max = --batch).
 inference::BuildOptions to_build_options(const ModelOptions& options);
 

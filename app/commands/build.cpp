@@ -90,6 +90,7 @@ void run_build(const BuildCommandOptions& o) {
   summary.add_row({"nodes", std::to_string(imported_nodes) + " imported -> " + std::to_string(plan.graph.nodes.size()) +
                                 " after passes"});
   summary.add_row({"compatibility", plan.compatibility_key});
+  if (plan.workspace_limit_bytes > 0) summary.add_row({"workspace limit", format_bytes(plan.workspace_limit_bytes)});
   summary.print();
   std::printf("inputs\n");
   io_table(plan.graph, plan.graph.inputs).print();

@@ -1,5 +1,6 @@
 // detstream run: the real-time pipeline (capture -> letterbox -> engine -> decode/NMS -> overlay
-// -> encode), driven by flags and/or a YAML config (flags win). SIGINT/SIGTERM stop capture, drain
+// -> encode), driven by flags and/or a YAML config (flags win). With --backend cuda the letterbox
+// and the decode + confidence filter run on the GPU (--prepost auto, the default). SIGINT/SIGTERM stop capture, drain
 // the queues and finalise the outputs; a second signal forces exit.
 //
 // Exit codes: 0 the source ended or a signal stopped the run (outputs finalised); 1 an error
@@ -51,6 +52,8 @@ struct RunFlags {
   std::string config;
   pipeline::RunConfig values;
   std::string queue_policy = "auto";
+  std::string prepost = "auto";
+  std::string workspace;
   int queue_capacity = 4;
   bool no_progress = false;
   std::string cache_dir;
@@ -86,6 +89,7 @@ void merge(const CLI::App& cmd, const RunFlags& flags, pipeline::RunConfig& out)
   pipeline::check_reconnect_policy(source.reconnect, "--max-reconnects/--reconnect-backoff-*");
   if (given("--queue-capacity")) out.pipeline.queues.capacity = static_cast<std::size_t>(flags.queue_capacity);
   if (given("--queue-policy")) out.pipeline.queues.policy = pipeline::parse_queue_policy(flags.queue_policy);
+  if (given("--prepost")) out.pipeline.prepost = pipeline::parse_prepost_mode(flags.prepost);
   out.pipeline.progress = !flags.no_progress;
 }
 
@@ -102,6 +106,7 @@ int run_pipeline(const CLI::App& cmd, const RunFlags& flags) {
   model.imgsz = config.imgsz;
   model.threads = config.threads > 0 ? config.threads : pipeline_inference_threads();
   model.cache_dir = flags.cache_dir;
+  model.workspace = flags.workspace;
   if (!config.report.empty()) pipeline::check_writable(config.report);
   // Installed before the model loads, so a signal at any moment stops the run cleanly (the watcher
   // below passes it on as soon as the pipeline exists) instead of killing the process.
@@ -110,6 +115,7 @@ int run_pipeline(const CLI::App& cmd, const RunFlags& flags) {
   std::fprintf(stderr, "detstream run: %s, %dx%d%s -> %s\n", pipe.source_info().description.c_str(), pipe.source_info().width,
                pipe.source_info().height, pipe.source_info().live ? " (live)" : "",
                config.pipeline.output_video.empty() ? "(no video output)" : config.pipeline.output_video.c_str());
+  std::fprintf(stderr, "detstream run: %s\n", pipe.prepost_description().c_str());
   std::atomic<bool> done{false};
   std::thread watcher([&] {
     while (!done) {
@@ -156,10 +162,17 @@ void add_run_command(CLI::App& app) {
   cmd->add_option("--imgsz", v.imgsz, "model input size for dynamic models (0: the model's own)");
   cmd->add_option("--threads", v.threads, "inference threads (0: one per core but one, which capture and encoding keep)");
   cmd->add_option("--cache-dir", flags->cache_dir, "where built plans are cached (default: beside the model)");
+  add_workspace_option(*cmd, flags->workspace);
   cmd->add_option("--conf", v.pipeline.decode.conf_threshold, "confidence threshold")->capture_default_str();
   cmd->add_option("--iou", v.pipeline.decode.iou_threshold, "NMS IoU threshold")->capture_default_str();
   cmd->add_option("--max-det", v.pipeline.decode.max_det, "at most this many detections per frame")->capture_default_str();
   cmd->add_option("--classes", v.pipeline.classes, "keep only these class ids (e.g. --classes 0 2)");
+  cmd->add_option("--prepost", flags->prepost,
+                  "pre/post-processing path: auto = on the backend's device when it has a frame path (cuda: letterbox, "
+                  "decode and confidence filter on the GPU, only candidates come back; NMS on the host), else on the "
+                  "CPU (OpenCV letterbox, decode + NMS); host = always on the CPU. The report says which ran")
+      ->check(CLI::IsMember({"auto", "host"}))
+      ->capture_default_str();
   cmd->add_flag("--display", v.pipeline.display, "show the annotated frames in a window (Esc stops)");
   cmd->add_option("--max-frames", v.pipeline.max_frames, "stop after this many frames (0: all)");
   cmd->add_option("--queue-capacity", flags->queue_capacity, "frames each inter-stage queue holds")->capture_default_str();

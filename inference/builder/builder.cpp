@@ -71,6 +71,7 @@ Plan build_plan(Graph graph, const BuildOptions& options, BuildReport* report) {
   plan.backend = std::string(backend.name());
   plan.precision = options.precision;
   plan.batch = options.batch;
+  plan.workspace_limit_bytes = options.workspace_limit_bytes;
   plan.compatibility_key = backend.compatibility_key(options.precision);
   plan.graph = std::move(graph);
   if (report) report->build_ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start).count();

@@ -20,6 +20,9 @@ struct BuildOptions {
   BatchProfile batch;                       // the plan is built for batch.opt (fixed-shape backends use it)
   std::optional<std::pair<std::int64_t, std::int64_t>> image_size;  // H, W for dynamic inputs
   std::map<std::string, Shape> input_shapes;  // explicit overrides, win over the two above
+  // The most scratch memory one layer's tactic may use (bytes; 0 = the backend's own limit).
+  // Stored in the plan (Plan::workspace_limit_bytes), so the backend sees it in prepare().
+  std::size_t workspace_limit_bytes = 0;
 };
 
 struct PassRecord {

@@ -3,6 +3,7 @@
 // key that says where it may run. Serialized by plan_format.h (spec: inference/plan/FORMAT.md).
 #pragma once
 
+#include <cstddef>
 #include <cstdint>
 #include <string>
 
@@ -28,6 +29,9 @@ struct Plan {
   BatchProfile batch;
   std::string compatibility_key;  // backend + ISA/arch + library versions + precision
   std::string model_hash;         // hash of the ONNX bytes it was built from (cache invalidation)
+  // BuildOptions::workspace_limit_bytes: the most scratch memory a layer's tactic may use when the
+  // backend prepares the plan (0 = the backend's own limit).
+  std::size_t workspace_limit_bytes = 0;
   Graph graph;
 };
 

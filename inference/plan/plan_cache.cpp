@@ -54,6 +54,8 @@ std::string build_options_text(const BuildOptions& options) {
     out << "model";
   }
   for (const auto& [name, shape] : options.input_shapes) out << ";input:" << name << "=" << to_string(shape);
+  // Only when set, so that plans cached before the option existed still match.
+  if (options.workspace_limit_bytes > 0) out << ";workspace=" << options.workspace_limit_bytes;
   return out.str();
 }
 
@@ -70,6 +72,7 @@ std::string cache_file_name(const std::string& onnx_path, const Graph& graph, co
   }
   name << '-' << h << 'x' << w;
   if (!options.input_shapes.empty()) name << "-custom";
+  if (options.workspace_limit_bytes > 0) name << "-ws" << options.workspace_limit_bytes;
   name << ".plan";
   return name.str();
 }

@@ -44,6 +44,7 @@ constexpr std::uint32_t kBackendSection = tag_of("BEND");
 constexpr std::uint32_t kPrecisionSection = tag_of("PREC");
 constexpr std::uint32_t kBatchSection = tag_of("BTCH");
 constexpr std::uint32_t kHashSection = tag_of("HASH");
+constexpr std::uint32_t kWorkspaceSection = tag_of("WKSP");  // optional: only when a limit is set
 constexpr std::uint32_t kMetaSection = tag_of("META");
 constexpr std::uint32_t kGraphSection = tag_of("GRPH");
 constexpr std::uint32_t kWeightsSection = tag_of("WGHT");
@@ -273,6 +274,9 @@ std::string serialize_plan(const Plan& plan, const std::map<std::string, std::st
     out.pod<std::int32_t>(plan.batch.max);
   });
   write_section(out, kHashSection, [&] { out.raw(plan.model_hash.data(), plan.model_hash.size()); });
+  if (plan.workspace_limit_bytes > 0) {
+    write_section(out, kWorkspaceSection, [&] { out.pod<std::uint64_t>(plan.workspace_limit_bytes); });
+  }
   const std::string meta = metadata_json(plan, build_info);
   write_section(out, kMetaSection, [&] { out.raw(meta.data(), meta.size()); });
   write_section(out, kGraphSection, [&] { plan_io::write_graph(plan.graph, out); });
@@ -330,6 +334,7 @@ Plan deserialize_plan(const std::string& bytes, const std::string& label) {
   PlanHeader header;
   std::vector<std::uint32_t> seen;
   std::optional<ByteReader> graph_section, weights_section;
+  std::uint64_t workspace_limit = 0;
   ByteReader sections(std::string_view(bytes).substr(kPreambleBytes, body_end - kPreambleBytes), kPreambleBytes, label);
   while (sections.remaining() > 0) {
     const auto tag = sections.pod<std::uint32_t>();
@@ -342,6 +347,10 @@ Plan deserialize_plan(const std::string& bytes, const std::string& label) {
     if (is_header_section(tag)) parse_header_section(tag, payload, header);
     if (tag == kGraphSection) graph_section = payload;
     if (tag == kWeightsSection) weights_section = payload;
+    if (tag == kWorkspaceSection) {
+      workspace_limit = payload.pod<std::uint64_t>();
+      if (payload.remaining() != 0) payload.fail("section WKSP is longer than its content");
+    }
     // Unknown sections are skipped: a later writer of the same version may add optional ones.
   }
   check_header_complete(header, seen, label);
@@ -358,6 +367,7 @@ Plan deserialize_plan(const std::string& bytes, const std::string& label) {
   plan.batch = header.batch;
   plan.compatibility_key = std::move(header.compatibility_key);
   plan.model_hash = std::move(header.model_hash);
+  plan.workspace_limit_bytes = static_cast<std::size_t>(workspace_limit);
   return plan;
 }
 

@@ -57,6 +57,29 @@ TEST_F(BuildInspectTest, BuildWritesAPlanAndReportsIt) {
   EXPECT_NO_THROW(inference::load_plan(plan));
 }
 
+TEST_F(BuildInspectTest, WorkspaceLimitIsRecordedInThePlanAndBadSizesAreRefused) {
+  const std::string plan = dir_ / "ws.plan";
+  const CommandResult build = cli("build --model " + shell_quote(model_) + " --backend ref --imgsz 64 --workspace 64M --output " +
+                                  shell_quote(plan));
+  ASSERT_EQ(build.exit_code, 0) << build.output;
+  expect_row(build.output, "workspace limit\\s+64");
+  EXPECT_NE(inference::read_plan_header(plan).build_info.at("options").find(";workspace=67108864"), std::string::npos);
+  EXPECT_EQ(inference::load_plan(plan).workspace_limit_bytes, std::size_t{64} << 20);
+  for (const char* bad : {"12X", "-5", "1.5G", "M", "99999999999999999999"}) {
+    const CommandResult refused = cli("build --model " + shell_quote(model_) + " --backend ref --workspace=" + bad +
+                                      " --output " + shell_quote(dir_ / "bad.plan"));
+    EXPECT_NE(refused.exit_code, 0) << bad << ": " << refused.output;  // a CLI11 usage error
+    EXPECT_NE(refused.output.find("--workspace"), std::string::npos) << refused.output;
+    EXPECT_NE(refused.output.find("is not a size"), std::string::npos) << refused.output;
+  }
+  EXPECT_FALSE(fs::exists(dir_ / "bad.plan"));
+  for (const char* command : {"build", "bench", "detect", "run"}) {
+    const CommandResult help = cli(std::string(command) + " --help");
+    EXPECT_NE(help.output.find("--workspace"), std::string::npos) << command << "\n" << help.output;
+  }
+  EXPECT_NE(cli("run --help").output.find("--prepost"), std::string::npos);
+}
+
 TEST_F(BuildInspectTest, InspectOnnxShowsBothLayerListsAndThePassLog) {
   const CommandResult inspect = cli("inspect --backend ref " + shell_quote(model_));
   ASSERT_EQ(inspect.exit_code, 0) << inspect.output;

@@ -12,6 +12,8 @@
 #include "inference/backend.h"
 #include "inference/core/error.h"
 #include "inference/ops/activation.h"
+#include "inference/builder/builder.h"
+#include "inference/plan/plan_cache.h"
 #include "inference/plan/plan_test_util.h"
 #include "support/shared_data.h"
 
@@ -104,6 +106,27 @@ TEST(PlanFormat, RoundTripKeepsEveryFieldAndGivesIdenticalOutputs) {
   ASSERT_EQ(loaded.graph.nodes.size(), 2u);
   EXPECT_EQ(loaded.graph.nodes[0].attr_string(ops::kActivationAttribute, ""), "silu");
   expect_bitwise_equal_outputs(run_plan(plan), run_plan(loaded));
+}
+
+// --workspace: stored only when set (older readers skip the optional section), read back exactly,
+// and part of the build options the plan cache compares.
+TEST(PlanFormat, WorkspaceLimitRoundTripsAndIsAbsentWhenUnset) {
+  Plan plan = tiny_plan("ref");
+  EXPECT_EQ(deserialize_plan(serialize_plan(plan), "tiny.plan").workspace_limit_bytes, 0u);
+  const std::string unset = serialize_plan(plan);
+  EXPECT_EQ(unset.find("WKSP"), std::string::npos);
+  plan.workspace_limit_bytes = std::size_t{64} << 20;
+  const std::string set = serialize_plan(plan);
+  EXPECT_NE(set.find("WKSP"), std::string::npos);
+  const Plan loaded = deserialize_plan(set, "tiny.plan");
+  EXPECT_EQ(loaded.workspace_limit_bytes, std::size_t{64} << 20);
+  expect_same_graph(plan.graph, loaded.graph);
+  BuildOptions options;
+  const std::string text = build_options_text(options);
+  EXPECT_EQ(text.find("workspace"), std::string::npos) << "unchanged for plans cached before the option: " << text;
+  options.workspace_limit_bytes = 1 << 30;
+  EXPECT_NE(build_options_text(options).find(";workspace=1073741824"), std::string::npos) << build_options_text(options);
+  EXPECT_EQ(build_plan(tiny_plan("ref").graph, options).workspace_limit_bytes, std::size_t{1} << 30);
 }
 
 TEST(PlanFormat, RoundTripOnEveryBackendOfThisBuild) {
