@@ -121,6 +121,10 @@ enum class Implementation { kCudnn, kIgemm, kDirect };
 constexpr int kSplitCandidates[] = {1, 2, 3, 4, 6, 8, 12, 16};
 constexpr std::size_t kMaxPartialsBytes = std::size_t{64} << 20;
 
+// Scratch a split-K tactic may use for its fp32 partials: the build's workspace limit
+// (--workspace) applies to them as it does to cuDNN's workspace.
+std::size_t partials_limit(const ConvBuild& build) { return std::min(kMaxPartialsBytes, build.workspace_limit); }
+
 class ConvLayer final : public Layer {
  public:
   ConvLayer(const Step& step, const Graph& graph, const AddressBook& book, const ConvBuild& build) : Layer(step.node) {
@@ -168,14 +172,14 @@ class ConvLayer final : public Layer {
     return implementation_ == Implementation::kIgemm ? conv_igemm_partials_bytes(igemm_, tile_, splits_) : 0;
   }
   std::size_t tile_counters() const override {
-    if (implementation_ != Implementation::kIgemm || conv_igemm_effective_splits(igemm_, splits_) <= 1) return 0;
+    if (implementation_ != Implementation::kIgemm || conv_igemm_effective_splits(igemm_, tile_, splits_) <= 1) return 0;
     return static_cast<std::size_t>(conv_igemm_output_tiles(igemm_, tile_));
   }
   bool is_conv() const override { return true; }
   std::string tactic() const override {
     switch (implementation_) {
       case Implementation::kIgemm: {
-        const int splits = conv_igemm_effective_splits(igemm_, splits_);
+        const int splits = conv_igemm_effective_splits(igemm_, tile_, splits_);
         return std::string("igemm ") + conv_tile_name(tile_) + (splits > 1 ? " splitk " + std::to_string(splits) : "");
       }
       case Implementation::kDirect: return "direct";
@@ -377,11 +381,11 @@ class ConvLayer final : public Layer {
       const long long tiles = conv_igemm_output_tiles(igemm_, tile);
       int last = 0;
       for (int requested : kSplitCandidates) {
-        const int splits = conv_igemm_effective_splits(igemm_, requested);
+        const int splits = conv_igemm_effective_splits(igemm_, tile, requested);
         if (splits == last) continue;
         last = splits;
         if (splits > 1 && (tiles >= build.multiprocessors || tiles * splits > 4LL * build.multiprocessors)) continue;
-        if (conv_igemm_partials_bytes(igemm_, tile, splits) > kMaxPartialsBytes) continue;
+        if (conv_igemm_partials_bytes(igemm_, tile, splits) > partials_limit(build)) continue;
         list.push_back({Implementation::kIgemm, tile, splits});
       }
     }
@@ -457,7 +461,7 @@ class ConvLayer final : public Layer {
       for (std::size_t d = 0; d < ref.strides.size(); ++d) text << (d ? "," : "/") << ref.strides[d];
       text << ']';
     };
-    text << "conv" << (nhwc_ ? " nhwc" : " nchw");
+    text << "conv" << (nhwc_ ? " nhwc" : " nchw") << " igemm-mma";  // kernel generation: older timings do not apply
     view("x", step.inputs[0]);
     view("y", step.output);
     if (has_residual_) view("r", step.inputs[1]);
@@ -490,7 +494,7 @@ class ConvLayer final : public Layer {
       case Implementation::kIgemm:
         if (!igemm_applies(step, shape) || t.tile < 0 || t.tile >= kConvTileCount || t.splits < 1) return false;
         setup_igemm(step, shape);
-        if (conv_igemm_partials_bytes(igemm_, t.tile, t.splits) > kMaxPartialsBytes) return false;
+        if (conv_igemm_partials_bytes(igemm_, t.tile, t.splits) > partials_limit(build)) return false;
         adopt({Implementation::kIgemm, t.tile, t.splits});
         return true;
       case Implementation::kDirect:

@@ -99,6 +99,8 @@ CudaEngine::CudaEngine(const Plan& plan, const LoweringOptions& options) : optio
   build.handle = guard.handle;
   build.stream = guard.stream;
   build.precision = plan.precision;
+  // --workspace: what cuDNN's algorithms and the split-K partials may use (default 256 MiB).
+  if (plan.workspace_limit_bytes > 0) build.workspace_limit = plan.workspace_limit_bytes;
   DETSTREAM_CUDA_CHECK(cudaDeviceGetAttribute(&build.multiprocessors, cudaDevAttrMultiProcessorCount, device_));
   // DETSTREAM_CUDA_TIMING_CACHE=FILE: tactics are read from FILE and the file is rewritten with
   // this build's (timing_cache.h). A file that is not a timing cache is left alone.

@@ -104,11 +104,16 @@ struct ConvIgemmParams {
   float* partials = nullptr;   // conv_igemm_partials_bytes() of scratch, when splits > 1
   unsigned* tile_counters = nullptr;  // conv_igemm_output_tiles() counters, when splits > 1
 };
-enum ConvTile : int { kTile128x64 = 0, kTile64x64, kTile64x32, kTile32x64, kTile32x32, kTile128x32, kConvTileCount };
+// Tiles of 32-deep k-tiles in three stages; the Deep ones take 64-deep k-tiles in four stages
+// (more bytes in flight for layers with a deep R*S*C).
+enum ConvTile : int {
+  kTile128x64 = 0, kTile64x64, kTile64x32, kTile32x64, kTile32x32, kTile128x32, kTile128x16, kTile64x16,
+  kTile128x64Deep, kTile64x64Deep, kTile128x32Deep, kTile64x32Deep, kConvTileCount
+};
 const char* conv_tile_name(int tile);
 // The split count that actually runs when `requested` are asked for (each slice gets whole
-// 32-deep k-tiles, so some requests collapse onto smaller counts).
-int conv_igemm_effective_splits(const ConvIgemmParams& params, int requested);
+// k-tiles of the tile's depth, so some requests collapse onto smaller counts).
+int conv_igemm_effective_splits(const ConvIgemmParams& params, int tile, int requested);
 long long conv_igemm_output_tiles(const ConvIgemmParams& params, int tile);
 std::size_t conv_igemm_partials_bytes(const ConvIgemmParams& params, int tile, int splits);
 void launch_conv_igemm(const ConvIgemmParams& params, int tile, int splits, cudaStream_t stream);
