@@ -8,7 +8,9 @@ BUILD=${BUILD:-build-cuda}
 # .devdata/ is git-ignored (.gitignore).
 rm -rf .devdata /tmp/devbundle && mkdir -p .devdata/shared/models .devdata/shared/golden /tmp/devbundle/bin /tmp/devbundle/lib
 cp ../shared/models/yolov8n.onnx ../shared/models/yolov8n_dynamic_2cls.onnx .devdata/shared/models/
-cp ../shared/golden/bus_640.input.f32 ../shared/golden/bus_640.output.f32 ../shared/golden/bus_yolov8n_dynamic_2cls.output.f32 .devdata/shared/golden/
+cp ../shared/golden/bus_640.input.f32 ../shared/golden/bus_640.output.f32 ../shared/golden/bus_yolov8n_dynamic_2cls.output.f32 \
+  ../shared/golden/bus_640.json ../shared/golden/zidane_640.input.f32 ../shared/golden/zidane_640.output.f32 \
+  ../shared/golden/zidane_640.json .devdata/shared/golden/
 # Raw BGR pixels of bus.jpg for the frame-path test (CudaFramePath.*): the GPU machine has no JPEG
 # decoder. Any decoder will do (both paths of the test read the same bytes).
 mkdir -p .devdata/shared/images

@@ -21,6 +21,9 @@ struct DetectHeadLevelParams {
   int height = 0, width = 0;
   int first_anchor = 0;  // output anchor of cell (0, 0)
   float stride = 0.0f;
+  // Set by launch_detect_head: fp16 with channel stride 1 and 16-byte aligned pixels, so a
+  // thread reads 8 channels per load (box with 16 bins; classes in runs of 16).
+  bool box_vector8 = false, cls_vector8 = false;
 };
 
 struct DetectHeadParams {

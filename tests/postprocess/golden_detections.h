@@ -60,9 +60,11 @@ struct ParityStats {
   float max_conf_diff = 0.0f;
 };
 
-// Asserts the parity rule; returns the worst IoU and confidence difference seen.
+// Asserts the parity rule; returns the worst IoU and confidence difference seen. min_iou: 0.98
+// for fp32 paths, 0.97 where the issue allows fp16 engines that much.
 inline ParityStats expect_parity(const std::vector<postprocess::Detection>& actual,
-                                 const std::vector<postprocess::Detection>& expected, const std::string& label) {
+                                 const std::vector<postprocess::Detection>& expected, const std::string& label,
+                                 float min_iou = 0.98f) {
   ParityStats stats;
   EXPECT_EQ(actual.size(), expected.size()) << label << ": detection count";
   std::vector<bool> used(actual.size(), false);
@@ -81,7 +83,7 @@ inline ParityStats expect_parity(const std::vector<postprocess::Detection>& actu
     }
     used[static_cast<std::size_t>(best)] = true;
     const float conf_diff = std::fabs(actual[static_cast<std::size_t>(best)].confidence - expected[e].confidence);
-    EXPECT_GE(best_iou, 0.98f) << label << ": reference #" << e << " class " << expected[e].class_id;
+    EXPECT_GE(best_iou, min_iou) << label << ": reference #" << e << " class " << expected[e].class_id;
     EXPECT_LE(conf_diff, 0.01f) << label << ": reference #" << e << " class " << expected[e].class_id;
     stats.min_iou = std::min(stats.min_iou, best_iou);
     stats.max_conf_diff = std::max(stats.max_conf_diff, conf_diff);
