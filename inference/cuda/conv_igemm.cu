@@ -24,10 +24,12 @@ constexpr int kThreads = 128;  // four warps
 // ldmatrix land in 8 distinct 16-byte bank groups.
 __host__ __device__ constexpr int lds(int bk) { return bk + 8; }
 
+// .ca: through L1, where the 9 taps of a 3x3 window re-read the same input pixels and every CTA
+// on the SM reads the same weights (.cg sent all of that to L2).
 __device__ __forceinline__ void cp_async16(void* smem, const void* global, bool pred) {
   const unsigned dst = static_cast<unsigned>(__cvta_generic_to_shared(smem));
   const int bytes = pred ? 16 : 0;  // 0: fill the 16 bytes with zeros, read nothing
-  asm volatile("cp.async.cg.shared.global [%0], [%1], 16, %2;\n" ::"r"(dst), "l"(global), "r"(bytes));
+  asm volatile("cp.async.ca.shared.global [%0], [%1], 16, %2;\n" ::"r"(dst), "l"(global), "r"(bytes));
 }
 __device__ __forceinline__ void cp_async_commit() { asm volatile("cp.async.commit_group;\n" ::); }
 template <int N>
@@ -230,7 +232,7 @@ __global__ void __launch_bounds__(kThreads, min_resident_ctas(BM, BN, BK)) conv_
 
   half* y = static_cast<half*>(p.y);
   const half* residual = static_cast<const half*>(p.residual);
-  float2 bias[kNF];  // this thread's channel pairs; K is a multiple of 8, so k < K means k + 1 < K
+  float2 bias[kNF];  // this thread's channel pairs; K is even, so k < K means k + 1 < K
 #pragma unroll
   for (int nf = 0; nf < kNF; ++nf) {
     const int k = n0 + warp_n * WN + nf * 8 + (lane % 4) * 2;

@@ -245,8 +245,9 @@ class ConvLayer final : public Layer {
 
   bool igemm_applies(const Step& step, const Shape& w) const {
     const TensorRef& x = step.inputs[0];
-    return half_ && nhwc_ && group_ == 1 && x.dtype == DataType::kFloat16 && w[1] % 8 == 0 && w[0] % 8 == 0 &&
-           vector_aligned(x) && vector_aligned(step.output) && (!has_residual_ || vector_aligned(step.inputs[1]));
+    // The epilogue stores channel pairs, so K need only be even (the 2-class head's last convs).
+    return half_ && nhwc_ && group_ == 1 && x.dtype == DataType::kFloat16 && w[1] % 8 == 0 && w[0] % 2 == 0 &&
+           vector_aligned(x) && pair_aligned(step.output) && (!has_residual_ || pair_aligned(step.inputs[1]));
   }
 
   bool direct_applies(const Step& step, const Shape& w) const {

@@ -79,8 +79,9 @@ namespace detstream::inference::cuda {
 // other strides free, so inputs may be channel slices and outputs may go into a concatenation),
 // weights K x R x S x C fp16, bias fp32, fused activation, fp32 accumulation, and optionally a
 // residual added after the activation (y = act(conv + bias) + residual: YOLOv8's Bottleneck).
-// Needs C and K multiples of 8 and every offset and pixel stride a multiple of 8 elements
-// (16-byte vectors).
+// Needs C a multiple of 8 with the input's offset and pixel strides multiples of 8 elements
+// (16-byte vectors), and K even with the output's (and residual's) offset and pixel strides even
+// (channel pairs are stored as half2).
 // Split-K: with splits > 1, `splits` CTAs share one output tile, each over a slice of the depth;
 // each writes its fp32 partial to `partials`, and the last to arrive (counted in
 // `tile_counters`, which must be zero before the launch and are zero again after it) sums them

@@ -556,6 +556,11 @@ bool vector_aligned(const TensorRef& ref) {
   return ref.strides[0] % 8 == 0 && ref.strides[2] % 8 == 0 && ref.strides[3] % 8 == 0;
 }
 
+bool pair_aligned(const TensorRef& ref) {
+  if (ref.shape.size() != 4 || ref.strides[1] != 1 || ref.offset % 2 != 0) return false;
+  return ref.strides[0] % 2 == 0 && ref.strides[2] % 2 == 0 && ref.strides[3] % 2 == 0;
+}
+
 DataType feature_dtype(Precision precision) {
   return precision == Precision::kFp16 ? DataType::kFloat16 : DataType::kFloat32;
 }

@@ -83,6 +83,9 @@ bool strided_conv_capable(const Graph& graph, const Node& node, Precision precis
 bool direct_conv_capable(const Graph& graph, const Node& node, Precision precision, const LoweringOptions& options);
 // NHWC with unit channel stride and offset/other strides multiples of 8 elements (16 bytes).
 bool vector_aligned(const TensorRef& ref);
+// NHWC (channel stride 1) with an even offset and even pixel strides: channel pairs can be
+// written as one 4-byte half2 (outputs with a channel count that is not a multiple of 8).
+bool pair_aligned(const TensorRef& ref);
 
 struct LoweredGraph {
   std::vector<TensorRef> values;          // by value id; invalid for values no step reads (weights)
