@@ -78,11 +78,11 @@ __device__ __forceinline__ long long pixel_offset(int m, const ConvIgemmParams& 
   return n * sn + oh * sh + ow * sw;
 }
 
-// CTAs an SM should hold at once, which caps registers: the shallow tiles are memory-bound and
-// want bytes in flight (6 CTAs: 80 registers, no spills); the 128x64 accumulators need their
-// registers (capping them spilled 400 bytes).
+// CTAs an SM should hold at once, which caps registers: the shallow and the small tiles are
+// memory- or latency-bound and want bytes in flight (6 CTAs: 80 registers, no spills); the 128x64
+// accumulators need their registers (capping them spilled 400 bytes).
 __host__ __device__ constexpr int min_resident_ctas(int bm, int bn, int bk) {
-  return bk > 32 ? 2 : bm * bn > 64 * 64 ? 1 : bn == 64 && bm == 64 ? 5 : 6;
+  return bm * bn <= 32 * 32 ? 6 : bk > 32 ? 2 : bm * bn > 64 * 64 ? 1 : bn == 64 && bm == 64 ? 5 : 6;
 }
 
 template <int BM, int BN, int WM, int WN, int BK, int STAGES>
@@ -272,6 +272,7 @@ constexpr TileConfig kTiles[kConvTileCount] = {
     {32, 64, 32, 16, 32, 3, "32x64"},       {32, 32, 16, 16, 32, 3, "32x32"},       {128, 32, 32, 32, 32, 3, "128x32"},
     {128, 16, 32, 16, 32, 3, "128x16"},     {64, 16, 16, 16, 32, 3, "64x16"},       {128, 64, 64, 32, 64, 4, "128x64x64"},
     {64, 64, 32, 32, 64, 4, "64x64x64"},    {128, 32, 32, 32, 64, 4, "128x32x64"},  {64, 32, 32, 16, 64, 4, "64x32x64"},
+    {64, 16, 16, 16, 64, 4, "64x16x64"},    {32, 32, 16, 16, 64, 4, "32x32x64"},
 };
 
 int depth_tiles(const ConvIgemmParams& p, int tile) { return (p.r * p.s * p.c + kTiles[tile].bk - 1) / kTiles[tile].bk; }
@@ -332,6 +333,8 @@ void launch_conv_igemm(const ConvIgemmParams& params, int tile, int splits, cuda
     case kTile64x64Deep: launch<64, 64, 32, 32, 64, 4>(p, stream); break;
     case kTile128x32Deep: launch<128, 32, 32, 32, 64, 4>(p, stream); break;
     case kTile64x32Deep: launch<64, 32, 32, 16, 64, 4>(p, stream); break;
+    case kTile64x16Deep: launch<64, 16, 16, 16, 64, 4>(p, stream); break;
+    case kTile32x32Deep: launch<32, 32, 16, 16, 64, 4>(p, stream); break;
     default: launch<32, 32, 16, 16, 32, 3>(p, stream); break;
   }
 }

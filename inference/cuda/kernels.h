@@ -109,7 +109,7 @@ struct ConvIgemmParams {
 // (more bytes in flight for layers with a deep R*S*C).
 enum ConvTile : int {
   kTile128x64 = 0, kTile64x64, kTile64x32, kTile32x64, kTile32x32, kTile128x32, kTile128x16, kTile64x16,
-  kTile128x64Deep, kTile64x64Deep, kTile128x32Deep, kTile64x32Deep, kConvTileCount
+  kTile128x64Deep, kTile64x64Deep, kTile128x32Deep, kTile64x32Deep, kTile64x16Deep, kTile32x32Deep, kConvTileCount
 };
 const char* conv_tile_name(int tile);
 // The split count that actually runs when `requested` are asked for (each slice gets whole

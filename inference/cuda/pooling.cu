@@ -115,10 +115,15 @@ __device__ __forceinline__ Vector8Coord vector8_coord(const Window2d& win, int i
   return k;
 }
 
+// KH, KW > 0 fix the window at compile time (SPPF's 5x5): the loops unroll and all the window's
+// loads are in flight at once; with a runtime window each max waited for its load (6.5 us for a
+// 20x20x128 map).
+template <int KH, int KW>
 __global__ void maxpool_vector8_kernel(MaxPoolParams p, int count) {
   wait_for_producers();
   release_dependents();
   const Window2d& win = p.window;
+  const int kernel_h = KH > 0 ? KH : win.kernel_h, kernel_w = KW > 0 ? KW : win.kernel_w;
   const int i = blockIdx.x * blockDim.x + threadIdx.x;
   if (i >= count) return;
   const Vector8Coord k = vector8_coord(win, i);
@@ -126,10 +131,12 @@ __global__ void maxpool_vector8_kernel(MaxPoolParams p, int count) {
   const __half2 lowest = __float2half2_rn(-INFINITY);
 #pragma unroll
   for (int j = 0; j < 4; ++j) best[j] = lowest;
-  for (int kh = 0; kh < win.kernel_h; ++kh) {
+#pragma unroll
+  for (int kh = 0; kh < kernel_h; ++kh) {
     const int h = k.h * win.stride_h - win.pad_h + kh * win.dilation_h;
     if (h < 0 || h >= win.in_h) continue;
-    for (int kw = 0; kw < win.kernel_w; ++kw) {
+#pragma unroll
+    for (int kw = 0; kw < kernel_w; ++kw) {
       const int w = k.w * win.stride_w - win.pad_w + kw * win.dilation_w;
       if (w < 0 || w >= win.in_w) continue;
       const uint4 v = load8(p.x, k.n, k.c, h, w);
@@ -162,7 +169,14 @@ void launch_maxpool2d(const MaxPoolParams& params, cudaStream_t stream) {
   constexpr unsigned kBlock = 256;
   if (w.vector8) {
     const int vectors = static_cast<int>(count / 8);
-    launch_dependent(maxpool_vector8_kernel, (vectors + kBlock - 1) / kBlock, kBlock, 0, stream, params, vectors);
+    const unsigned blocks = (vectors + kBlock - 1) / kBlock;
+    if (w.kernel_h == 5 && w.kernel_w == 5) {
+      launch_dependent(maxpool_vector8_kernel<5, 5>, blocks, kBlock, 0, stream, params, vectors);
+    } else if (w.kernel_h == 3 && w.kernel_w == 3) {
+      launch_dependent(maxpool_vector8_kernel<3, 3>, blocks, kBlock, 0, stream, params, vectors);
+    } else {
+      launch_dependent(maxpool_vector8_kernel<0, 0>, blocks, kBlock, 0, stream, params, vectors);
+    }
     return;
   }
   launch_dependent(maxpool_kernel, grid_for(count, kBlock), kBlock, 0, stream, params);

@@ -76,7 +76,8 @@ TEST(CudaGpu, ImplicitGemmConvolutionMatchesTheReferenceOnOddGeometries) {
   };
   const std::vector<Case> cases{{2, 16, 13, 11, 24, 3, 2, 1, 1, "silu"}, {1, 8, 7, 5, 8, 3, 1, 2, 2, "relu"},
                                 {3, 32, 9, 9, 136, 1, 1, 0, 1, ""},      {1, 24, 17, 15, 16, 5, 3, 2, 1, "sigmoid"},
-                                {5, 64, 1, 1, 72, 1, 1, 0, 1, "silu"}};
+                                {5, 64, 1, 1, 72, 1, 1, 0, 1, "silu"},   {1, 16, 9, 7, 2, 1, 1, 0, 1, ""},
+                                {2, 8, 6, 6, 6, 3, 1, 1, 1, "silu"}};  // K = 2, 6: channel-pair epilogue
   for (const Case& k : cases) {
     testing::TestGraph t;
     const int x = t.input("x", {k.n, k.c, k.h, k.w});
@@ -107,6 +108,29 @@ TEST(CudaGpu, ImplicitGemmConvolutionMatchesTheReferenceOnOddGeometries) {
     ASSERT_TRUE(context->execute({&in_view, 1}, {&again_view, 1}));
     EXPECT_EQ(std::memcmp(again.data<float>(), got.data<float>(), static_cast<std::size_t>(got.count()) * sizeof(float)), 0);
   }
+  }
+}
+
+// The 16-byte MaxPool kernel with its unrolled 5x5 and 3x3 windows and a runtime window.
+TEST(CudaGpu, MaxPoolWindowsMatchTheReference) {
+  DETSTREAM_REQUIRE_CUDA_DEVICE();
+  struct Case {
+    std::int64_t kernel, stride, pad;
+  };
+  for (const Case& k : std::vector<Case>{{5, 1, 2}, {3, 1, 1}, {3, 2, 1}, {2, 2, 0}}) {
+    testing::TestGraph t;
+    const int x = t.input("x", {2, 16, 9, 7});
+    const Shape out{2, 16, (9 + 2 * k.pad - k.kernel) / k.stride + 1, (7 + 2 * k.pad - k.kernel) / k.stride + 1};
+    Attributes a{{"kernel_shape", Attribute::of_ints({k.kernel, k.kernel})}, {"strides", Attribute::of_ints({k.stride, k.stride})},
+                 {"pads", Attribute::of_ints({k.pad, k.pad, k.pad, k.pad})}};
+    // A convolution in front makes the pool's input an NHWC fp16 feature map, as in SPPF.
+    const int c = t.conv(x, 16, 1, 1, true);
+    t.output(t.op("MaxPool", {c}, out, a));
+    const std::vector<Tensor> inputs{testing::random_tensor({2, 16, 9, 7}, 7)};
+    const auto expected = testing::run_reference(t.graph, inputs);
+    ASSERT_TRUE(expected.has_value());
+    const std::vector<Tensor> got = testing::run_cuda(t.graph, Precision::kFp16, inputs);
+    EXPECT_LT(rel_l2(got[0], (*expected)[0]), 2e-3) << "kernel " << k.kernel << " stride " << k.stride;
   }
 }
 
