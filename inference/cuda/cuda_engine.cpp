@@ -117,6 +117,8 @@ CudaEngine::CudaEngine(const Plan& plan, const LoweringOptions& options) : optio
     workspace_bytes_ = std::max(workspace_bytes_, layers_.back()->workspace_bytes());
     tile_counters_ = std::max(tile_counters_, layers_.back()->tile_counters());
   }
+  const char* streams = std::getenv("DETSTREAM_CUDA_STREAMS");
+  schedule_ = schedule_streams(lowered_, streams && *streams ? std::clamp(std::atoi(streams), 1, 16) : 4);
   if (cache_writable) {
     cache->save(cache_path);
     timing_cache_note_ = std::string(cache_path) + ": " + std::to_string(cache->entries_for_this_device()) + " entries for this GPU";
@@ -150,13 +152,24 @@ void CudaContext::initialise() {
   // On this context's own stream: a non-blocking stream does not wait for the legacy default one.
   DETSTREAM_CUDA_CHECK(cudaMemsetAsync(arena_.get(), 0xFF, arena_.size(), stream_));
   DETSTREAM_CUDA_CHECK(cudaStreamSynchronize(stream_));
-  workspace_ = DeviceBuffer(engine.workspace_bytes());
-  // Split-K layers leave their counters at zero again, so they are zeroed only here.
-  tile_counters_ = DeviceBuffer(engine.tile_counters() * sizeof(unsigned));
-  if (tile_counters_.size()) {
-    DETSTREAM_CUDA_CHECK(cudaMemsetAsync(tile_counters_.get(), 0, tile_counters_.size(), stream_));
-    DETSTREAM_CUDA_CHECK(cudaStreamSynchronize(stream_));
+  branch_streams_.push_back(stream_);
+  branch_cudnn_.push_back(cudnn_);
+  for (int s = 1; s < engine.schedule().streams; ++s) {
+    branch_streams_.push_back(nullptr);
+    DETSTREAM_CUDA_CHECK(cudaStreamCreateWithFlags(&branch_streams_.back(), cudaStreamNonBlocking));
+    branch_cudnn_.push_back(nullptr);
+    DETSTREAM_CUDA_CHECK(cudnnCreate(&branch_cudnn_.back()));
+    DETSTREAM_CUDA_CHECK(cudnnSetStream(branch_cudnn_.back(), branch_streams_.back()));
   }
+  for (int s = 0; s < engine.schedule().streams; ++s) {
+    workspaces_.emplace_back(engine.workspace_bytes());
+    // Split-K layers leave their counters at zero again, so they are zeroed only here.
+    tile_counters_.emplace_back(engine.tile_counters() * sizeof(unsigned));
+    if (tile_counters_.back().size()) {
+      DETSTREAM_CUDA_CHECK(cudaMemsetAsync(tile_counters_.back().get(), 0, tile_counters_.back().size(), stream_));
+    }
+  }
+  DETSTREAM_CUDA_CHECK(cudaStreamSynchronize(stream_));
   for (const TensorRef& in : lowered.input_staging) pinned_inputs_.emplace_back(static_cast<std::size_t>(in.count()) * sizeof(float));
   for (const TensorRef& out : lowered.output_staging) pinned_outputs_.emplace_back(static_cast<std::size_t>(out.count()) * sizeof(float));
   events_.resize(engine.layers().size() + 1, nullptr);
@@ -175,6 +188,12 @@ void CudaContext::release() {
   if (graph_exec_) cudaGraphExecDestroy(graph_exec_);
   for (cudaEvent_t e : events_)
     if (e) cudaEventDestroy(e);
+  for (std::size_t s = 1; s < branch_streams_.size(); ++s) {
+    if (branch_cudnn_[s]) cudnnDestroy(branch_cudnn_[s]);
+    if (branch_streams_[s]) cudaStreamDestroy(branch_streams_[s]);
+  }
+  branch_streams_.clear();
+  branch_cudnn_.clear();
   if (cudnn_) cudnnDestroy(cudnn_);
   if (stream_) cudaStreamDestroy(stream_);
   graph_exec_ = nullptr;
@@ -183,14 +202,14 @@ void CudaContext::release() {
   stream_ = nullptr;
 }
 
-LaunchArgs CudaContext::launch_args() const {
+LaunchArgs CudaContext::launch_args(std::size_t stream) const {
   LaunchArgs args;
-  args.stream = stream_;
-  args.cudnn = cudnn_;
+  args.stream = branch_streams_[stream];
+  args.cudnn = branch_cudnn_[stream];
   args.arena = static_cast<std::byte*>(arena_.get());
-  args.workspace = workspace_.get();
-  args.workspace_bytes = workspace_.size();
-  args.tile_counters = static_cast<unsigned*>(tile_counters_.get());
+  args.workspace = workspaces_[stream].get();
+  args.workspace_bytes = workspaces_[stream].size();
+  args.tile_counters = static_cast<unsigned*>(tile_counters_[stream].get());
   return args;
 }
 
@@ -224,12 +243,33 @@ void CudaContext::enqueue_layers(bool with_events) {
   if (with_events) DETSTREAM_CUDA_CHECK(cudaEventRecord(events_.back(), stream_));
 }
 
+// events_[k + 1] marks the end of layer k (the profiling events, unused while capturing): a layer
+// waits for its dependencies on other streams; every stream joins stream_ at the end, so the
+// output copies that follow the replay see all of them.
+void CudaContext::enqueue_branches() {
+  const StreamSchedule& schedule = engine_.schedule();
+  const auto& layers = engine_.layers();
+  DETSTREAM_CUDA_CHECK(cudaEventRecord(events_[0], stream_));
+  for (std::size_t s = 1; s < branch_streams_.size(); ++s) DETSTREAM_CUDA_CHECK(cudaStreamWaitEvent(branch_streams_[s], events_[0], 0));
+  std::vector<int> tail(branch_streams_.size(), -1);
+  for (std::size_t k = 0; k < layers.size(); ++k) {
+    const std::size_t s = static_cast<std::size_t>(schedule.stream[k]);
+    for (const int d : schedule.waits[k]) DETSTREAM_CUDA_CHECK(cudaStreamWaitEvent(branch_streams_[s], events_[static_cast<std::size_t>(d) + 1], 0));
+    layers[k]->enqueue(launch_args(s));
+    DETSTREAM_CUDA_CHECK(cudaEventRecord(events_[k + 1], branch_streams_[s]));
+    tail[s] = static_cast<int>(k);
+  }
+  for (std::size_t s = 1; s < branch_streams_.size(); ++s) {
+    if (tail[s] >= 0) DETSTREAM_CUDA_CHECK(cudaStreamWaitEvent(stream_, events_[static_cast<std::size_t>(tail[s]) + 1], 0));
+  }
+}
+
 void CudaContext::capture_graph() {
   cudaGraph_t graph = nullptr;
   DETSTREAM_CUDA_CHECK(cudaStreamBeginCapture(stream_, cudaStreamCaptureModeThreadLocal));
   std::string failure;
   try {
-    enqueue_layers(false);
+    enqueue_branches();
   } catch (const std::exception& e) {
     failure = e.what();
   }
@@ -352,7 +392,8 @@ std::string CudaContext::describe() const {
        << direct << " direct, " << convs - igemm - direct << " cuDNN), layout "
        << (o.feature_nhwc ? "NHWC" : "NCHW") << ", concat in place " << (o.concat_in_place ? "on" : "off")
        << ", strided conv " << (o.conv_strided_input ? "on" : "off") << ", CUDA graph "
-       << (graph_note_.empty() ? (graph_enabled_ ? "not captured yet" : "off") : graph_note_)
+       << (graph_note_.empty() ? (graph_enabled_ ? "not captured yet" : "off") : graph_note_) << " on "
+       << engine_.schedule().streams << (engine_.schedule().streams == 1 ? " stream" : " streams")
        << ", programmatic launch " << (programmatic_launch_enabled() ? "on" : "off") << ", detection head "
        << (engine_.lowered().heads.empty() ? "per node" : "fused");
   if (!engine_.timing_cache_note().empty()) text << ", timing cache " << engine_.timing_cache_note();

@@ -19,6 +19,7 @@
 #include "inference/cuda/device_memory.h"
 #include "inference/cuda/layer.h"
 #include "inference/cuda/lowering.h"
+#include "inference/cuda/stream_schedule.h"
 #include "inference/runtime/frame_detector.h"
 
 namespace detstream::inference::cuda {
@@ -27,12 +28,16 @@ class CudaEngine final : public BackendEngine {
  public:
   CudaEngine(const Plan& plan, const LoweringOptions& options);
   std::unique_ptr<BackendContext> create_context() const override;
+  // Each stream of the schedule has its own split-K scratch.
   std::size_t context_memory_bytes() const override {
-    return lowered_.arena_bytes + workspace_bytes_ + tile_counters_ * sizeof(unsigned);
+    return lowered_.arena_bytes + static_cast<std::size_t>(schedule_.streams) * (workspace_bytes_ + tile_counters_ * sizeof(unsigned));
   }
 
   const LoweredGraph& lowered() const { return lowered_; }
   const std::vector<std::unique_ptr<Layer>>& layers() const { return layers_; }
+  // How the captured graph spreads the layers over streams (DETSTREAM_CUDA_STREAMS, default 4;
+  // 1 = one stream).
+  const StreamSchedule& schedule() const { return schedule_; }
   std::size_t workspace_bytes() const { return workspace_bytes_; }
   std::size_t tile_counters() const { return tile_counters_; }
   std::size_t node_count() const { return node_count_; }
@@ -47,6 +52,7 @@ class CudaEngine final : public BackendEngine {
   LoweredGraph lowered_;
   std::vector<DeviceBuffer> constants_;  // by root index (empty for arena roots)
   std::vector<std::unique_ptr<Layer>> layers_;
+  StreamSchedule schedule_;
   std::size_t workspace_bytes_ = 0;
   std::size_t tile_counters_ = 0;  // split-K arrival counters a context keeps (zeroed once)
   std::size_t node_count_ = 0;
@@ -80,14 +86,19 @@ class CudaContext final : public BackendContext {
   void copy_outputs_to_host();
   void run_layers();  // graph replay, or plain launches (with events when profiling)
   void enqueue_layers(bool with_events);
+  void enqueue_branches();  // the layers over the schedule's streams, forked from and joined to stream_
   void capture_graph();
-  LaunchArgs launch_args() const;
+  LaunchArgs launch_args(std::size_t stream = 0) const;
   friend class CudaFrameDetector;  // letterboxes into the input staging, runs the layers, filters the output
 
   const CudaEngine& engine_;
-  cudaStream_t stream_ = nullptr;
+  cudaStream_t stream_ = nullptr;  // the context's stream: copies, replays, and branch 0 of the graph
   cudnnHandle_t cudnn_ = nullptr;
-  DeviceBuffer arena_, workspace_, tile_counters_;
+  DeviceBuffer arena_;
+  // By schedule stream; [0] is stream_ and cudnn_. Only graph capture uses the others.
+  std::vector<cudaStream_t> branch_streams_;
+  std::vector<cudnnHandle_t> branch_cudnn_;
+  std::vector<DeviceBuffer> workspaces_, tile_counters_;
   std::vector<PinnedBuffer> pinned_inputs_, pinned_outputs_;
   cudaGraphExec_t graph_exec_ = nullptr;
   bool graph_enabled_ = true;

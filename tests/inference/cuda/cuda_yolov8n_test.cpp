@@ -172,6 +172,40 @@ TEST(CudaTimingCacheEngine, RebuildAdoptsTheRecordedTactics) {
   std::filesystem::remove(path);
 }
 
+// The graph captured over several streams (stream_schedule.h: branches side by side) computes bit
+// for bit what one stream does, replay after replay (same tactics through a shared timing cache).
+TEST(CudaStreams, BranchedGraphIsBitIdenticalToOneStream) {
+  DETSTREAM_REQUIRE_CUDA_DEVICE();
+  DETSTREAM_REQUIRE_SHARED(model, "models/yolov8n.onnx");
+  const std::string path = (std::filesystem::temp_directory_path() / "detstream_streams_test_cache.txt").string();
+  std::filesystem::remove(path);
+  ::setenv("DETSTREAM_CUDA_TIMING_CACHE", path.c_str(), 1);
+  BuildOptions options;
+  options.backend = "cuda";
+  options.precision = Precision::kFp16;
+  const Plan plan = build_plan_from_onnx(model, options);
+  const Tensor input = testing::random_tensor({1, 3, 640, 640}, 29, 0.0f, 1.0f);
+  auto run_with_streams = [&](const char* streams) {
+    ::setenv("DETSTREAM_CUDA_STREAMS", streams, 1);
+    auto engine = Engine::create(plan);
+    ::unsetenv("DETSTREAM_CUDA_STREAMS");
+    auto context = engine->create_context();
+    std::vector<Tensor> out = context->run({input});
+    for (int replay = 0; replay < 5; ++replay) {
+      const std::vector<Tensor> again = context->run({input});
+      EXPECT_EQ(std::memcmp(again[0].data<float>(), out[0].data<float>(), out[0].count() * sizeof(float)), 0)
+          << "replay " << replay << " differs with " << streams << " streams";
+    }
+    return out;
+  };
+  const std::vector<Tensor> one = run_with_streams("1");
+  const std::vector<Tensor> four = run_with_streams("4");
+  ::unsetenv("DETSTREAM_CUDA_TIMING_CACHE");
+  std::filesystem::remove(path);
+  ASSERT_EQ(one[0].count(), four[0].count());
+  EXPECT_EQ(std::memcmp(one[0].data<float>(), four[0].data<float>(), one[0].count() * sizeof(float)), 0);
+}
+
 }  // namespace
 }  // namespace detstream::inference
 #endif  // DETSTREAM_WITH_CUDA
