@@ -115,6 +115,19 @@ int forced_split_k() {
   return v ? std::max(0, std::atoi(v)) : 0;
 }
 
+// DETSTREAM_CUDA_TILE=128x64x64 (a conv_tile_name) makes the implicit GEMM use that tile wherever
+// it runs (tests of every tile); unset: chosen by timing. -1 when unset.
+int forced_tile() {
+  const char* v = std::getenv("DETSTREAM_CUDA_TILE");
+  if (!v || !*v) return -1;
+  std::string names;
+  for (int tile = 0; tile < kConvTileCount; ++tile) {
+    if (std::string(conv_tile_name(tile)) == v) return tile;
+    names += std::string(tile ? ", " : "") + conv_tile_name(tile);
+  }
+  throw Error(std::string("DETSTREAM_CUDA_TILE=") + v + " is not a tile of the implicit GEMM (" + names + ")");
+}
+
 enum class Implementation { kCudnn, kIgemm, kDirect };
 
 // Split-K counts tried for the implicit GEMM (each collapses to what the depth allows).
@@ -374,11 +387,15 @@ class ConvLayer final : public Layer {
 
   std::vector<Candidate> igemm_candidates(const ConvBuild& build) const {
     std::vector<Candidate> list;
+    const int only_tile = forced_tile();
+    auto tile_allowed = [&](int tile) { return only_tile < 0 || tile == only_tile; };
     if (const int forced = forced_split_k(); forced > 0) {
-      for (int tile = 0; tile < kConvTileCount; ++tile) list.push_back({Implementation::kIgemm, tile, forced});
+      for (int tile = 0; tile < kConvTileCount; ++tile)
+        if (tile_allowed(tile)) list.push_back({Implementation::kIgemm, tile, forced});
       return list;
     }
     for (int tile = 0; tile < kConvTileCount; ++tile) {
+      if (!tile_allowed(tile)) continue;
       const long long tiles = conv_igemm_output_tiles(igemm_, tile);
       int last = 0;
       for (int requested : kSplitCandidates) {
@@ -397,7 +414,7 @@ class ConvLayer final : public Layer {
     const Shape& shape = w.shape();
     const std::string forced = forced_implementation();
     upload_weights(w);
-    const bool cached = build.timing_cache && forced.empty() && forced_split_k() == 0;
+    const bool cached = build.timing_cache && forced.empty() && forced_split_k() == 0 && forced_tile() < 0;
     const std::string signature = cached ? tactic_signature(step, shape, build) : std::string();
     if (cached) {
       if (const std::optional<CachedTactic> hit = build.timing_cache->find(signature); hit && adopt_cached(*hit, step, w, build)) return;

@@ -9,6 +9,7 @@
 #include <thread>
 
 #include "graph_fixtures.h"
+#include "inference/cuda/kernels.h"
 #include "inference/cuda/lowering.h"
 #include "lowered_interpreter.h"
 #include "support/tensor_compare.h"
@@ -63,12 +64,15 @@ TEST(CudaGpu, MiniYoloMatchesTheCpuInFp32AndFp16UnderEveryLoweringOption) {
 }
 
 // The implicit-GEMM kernel on geometries yolov8n does not have: dilation, padding 0 and 2,
-// stride 3, a 5x5 kernel, 7 x 5 and 1 x 1 images, several output tiles, ReLU and sigmoid; each
-// with the split chosen by timing and with the depth split 2, 3 and 16 ways (serial split-K).
+// stride 3, a 5x5 kernel, 7 x 5 and 1 x 1 images, several output tiles, ReLU and sigmoid, K = 2
+// and 6; with every tile (DETSTREAM_CUDA_TILE: any of them can win the timing on some layer), each
+// with the split chosen by timing and with the depth split 3 and 16 ways (serial split-K).
 TEST(CudaGpu, ImplicitGemmConvolutionMatchesTheReferenceOnOddGeometries) {
   DETSTREAM_REQUIRE_CUDA_DEVICE();
   const ScopedEnv env("DETSTREAM_CUDA_CONV", "igemm");
-  for (const char* split : {"0", "2", "3", "16"}) {
+  for (int tile = 0; tile < cuda::kConvTileCount; ++tile) {
+  const ScopedEnv tile_env("DETSTREAM_CUDA_TILE", cuda::conv_tile_name(tile));
+  for (const char* split : {"0", "3", "16"}) {
   const ScopedEnv split_env("DETSTREAM_CUDA_SPLIT_K", split);
   struct Case {
     std::int64_t n, c, h, w, k, kernel, stride, pad, dilation;
@@ -101,12 +105,13 @@ TEST(CudaGpu, ImplicitGemmConvolutionMatchesTheReferenceOnOddGeometries) {
     const TensorView out_view = got.view();
     ASSERT_TRUE(context->execute({&in_view, 1}, {&out_view, 1}));
     EXPECT_LT(rel_l2(got, (*expected)[0]), 2e-3) << "n " << k.n << " c " << k.c << " k " << k.k << " kernel " << k.kernel
-                                                 << " split-K " << split;
+                                                 << " split-K " << split << " tile " << cuda::conv_tile_name(tile);
     // Replays reuse the split-K counters: a second run must give the same numbers.
     Tensor again(DataType::kFloat32, out);
     const TensorView again_view = again.view();
     ASSERT_TRUE(context->execute({&in_view, 1}, {&again_view, 1}));
     EXPECT_EQ(std::memcmp(again.data<float>(), got.data<float>(), static_cast<std::size_t>(got.count()) * sizeof(float)), 0);
+  }
   }
   }
 }
