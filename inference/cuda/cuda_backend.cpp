@@ -32,6 +32,28 @@ EnqueueTiming time_enqueue(BackendContext& context, int warmup, int iterations) 
   return cuda_context->time(warmup, iterations);
 }
 
+namespace {
+
+CudaContext& cuda_context_of(BackendContext& context, const char* what) {
+  auto* cuda_context = dynamic_cast<CudaContext*>(&context);
+  if (!cuda_context) throw Error(std::string(what) + " needs a context of the cuda backend");
+  return *cuda_context;
+}
+
+}  // namespace
+
+void* device_input(BackendContext& context, std::size_t index) {
+  return cuda_context_of(context, "device_input").staging_address(index, true);
+}
+
+void* device_output(BackendContext& context, std::size_t index) {
+  return cuda_context_of(context, "device_output").staging_address(index, false);
+}
+
+void enqueue(BackendContext& context, void* stream) {
+  cuda_context_of(context, "enqueue").enqueue_on(static_cast<cudaStream_t>(stream));
+}
+
 std::vector<LayerProfile> profile_layers(BackendContext& context, int repeats) {
   auto* cuda_context = dynamic_cast<CudaContext*>(&context);
   if (!cuda_context) throw Error("profile_layers needs a context of the cuda backend");

@@ -33,6 +33,16 @@ struct EnqueueTiming {
 // `context` must come from the cuda backend; throws Error otherwise or on a CUDA failure.
 EnqueueTiming time_enqueue(BackendContext& context, int warmup, int iterations);
 
+// Enqueueing on the caller's CUDA stream (a cudaStream_t passed as void*, so this header stays
+// plain C++), like TensorRT's enqueueV3: the inference starts after everything the caller queued
+// on `stream` before the call, and work the caller queues afterwards starts after it. Nothing is
+// copied and nothing waits on the host: the caller writes the inputs to device_input() and reads
+// the outputs from device_output() (float32, row-major, the engine's binding shapes) with its
+// own copies or kernels on `stream`. Throws Error for another backend's context or a bad index.
+void* device_input(BackendContext& context, std::size_t index);
+void* device_output(BackendContext& context, std::size_t index);
+void enqueue(BackendContext& context, void* stream);
+
 // Device time of each layer run alone (mean of `repeats` back-to-back launches replayed as one
 // CUDA graph, so host launch overhead stays out),
 // in execution order; `node` is the graph node (-1 for copies the lowering added), `tactic` the

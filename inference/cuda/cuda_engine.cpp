@@ -172,6 +172,8 @@ void CudaContext::initialise() {
   DETSTREAM_CUDA_CHECK(cudaStreamSynchronize(stream_));
   for (const TensorRef& in : lowered.input_staging) pinned_inputs_.emplace_back(static_cast<std::size_t>(in.count()) * sizeof(float));
   for (const TensorRef& out : lowered.output_staging) pinned_outputs_.emplace_back(static_cast<std::size_t>(out.count()) * sizeof(float));
+  DETSTREAM_CUDA_CHECK(cudaEventCreateWithFlags(&caller_ready_, cudaEventDisableTiming));
+  DETSTREAM_CUDA_CHECK(cudaEventCreateWithFlags(&layers_done_, cudaEventDisableTiming));
   events_.resize(engine.layers().size() + 1, nullptr);
   for (cudaEvent_t& e : events_) DETSTREAM_CUDA_CHECK(cudaEventCreate(&e));
   node_times_.assign(engine.node_count(), 0.0);
@@ -188,6 +190,9 @@ void CudaContext::release() {
   if (graph_exec_) cudaGraphExecDestroy(graph_exec_);
   for (cudaEvent_t e : events_)
     if (e) cudaEventDestroy(e);
+  if (caller_ready_) cudaEventDestroy(caller_ready_);
+  if (layers_done_) cudaEventDestroy(layers_done_);
+  caller_ready_ = layers_done_ = nullptr;
   for (std::size_t s = 1; s < branch_streams_.size(); ++s) {
     if (branch_cudnn_[s]) cudnnDestroy(branch_cudnn_[s]);
     if (branch_streams_[s]) cudaStreamDestroy(branch_streams_[s]);
@@ -214,22 +219,16 @@ LaunchArgs CudaContext::launch_args(std::size_t stream) const {
 }
 
 void CudaContext::copy_inputs_to_device() {
-  const LoweredGraph& lowered = engine_.lowered();
-  std::byte* arena = static_cast<std::byte*>(arena_.get());
-  for (std::size_t i = 0; i < lowered.input_staging.size(); ++i) {
-    const TensorRef& ref = lowered.input_staging[i];
-    const std::size_t offset = lowered.roots[static_cast<std::size_t>(ref.root)].arena_offset + static_cast<std::size_t>(ref.offset) * sizeof(float);
-    DETSTREAM_CUDA_CHECK(cudaMemcpyAsync(arena + offset, pinned_inputs_[i].get(), pinned_inputs_[i].size(), cudaMemcpyHostToDevice, stream_));
+  for (std::size_t i = 0; i < pinned_inputs_.size(); ++i) {
+    DETSTREAM_CUDA_CHECK(cudaMemcpyAsync(staging_address(i, true), pinned_inputs_[i].get(), pinned_inputs_[i].size(),
+                                         cudaMemcpyHostToDevice, stream_));
   }
 }
 
 void CudaContext::copy_outputs_to_host() {
-  const LoweredGraph& lowered = engine_.lowered();
-  const std::byte* arena = static_cast<const std::byte*>(arena_.get());
-  for (std::size_t o = 0; o < lowered.output_staging.size(); ++o) {
-    const TensorRef& ref = lowered.output_staging[o];
-    const std::size_t offset = lowered.roots[static_cast<std::size_t>(ref.root)].arena_offset + static_cast<std::size_t>(ref.offset) * sizeof(float);
-    DETSTREAM_CUDA_CHECK(cudaMemcpyAsync(pinned_outputs_[o].get(), arena + offset, pinned_outputs_[o].size(), cudaMemcpyDeviceToHost, stream_));
+  for (std::size_t o = 0; o < pinned_outputs_.size(); ++o) {
+    DETSTREAM_CUDA_CHECK(cudaMemcpyAsync(pinned_outputs_[o].get(), staging_address(o, false), pinned_outputs_[o].size(),
+                                         cudaMemcpyDeviceToHost, stream_));
   }
 }
 
@@ -298,6 +297,27 @@ void CudaContext::run_layers() {
   } else {
     enqueue_layers(false);
   }
+}
+
+void* CudaContext::staging_address(std::size_t index, bool input) {
+  const LoweredGraph& lowered = engine_.lowered();
+  const std::vector<TensorRef>& staging = input ? lowered.input_staging : lowered.output_staging;
+  if (index >= staging.size()) {
+    throw Error(std::string(input ? "input " : "output ") + std::to_string(index) + " does not exist: the engine has " +
+                std::to_string(staging.size()));
+  }
+  const TensorRef& ref = staging[index];
+  return static_cast<std::byte*>(arena_.get()) + lowered.roots[static_cast<std::size_t>(ref.root)].arena_offset +
+         static_cast<std::size_t>(ref.offset) * sizeof(float);
+}
+
+void CudaContext::enqueue_on(cudaStream_t caller) {
+  DETSTREAM_CUDA_CHECK(cudaSetDevice(engine_.device()));
+  DETSTREAM_CUDA_CHECK(cudaEventRecord(caller_ready_, caller));
+  DETSTREAM_CUDA_CHECK(cudaStreamWaitEvent(stream_, caller_ready_, 0));
+  run_layers();
+  DETSTREAM_CUDA_CHECK(cudaEventRecord(layers_done_, stream_));
+  DETSTREAM_CUDA_CHECK(cudaStreamWaitEvent(caller, layers_done_, 0));
 }
 
 Status CudaContext::execute(std::span<const ConstTensorView> inputs, std::span<const TensorView> outputs) {

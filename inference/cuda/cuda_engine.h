@@ -76,6 +76,9 @@ class CudaContext final : public BackendContext {
   FrameDetector* frame_detector(std::string* why_not) override;
 
   EnqueueTiming time(int warmup, int iterations);
+  // cuda_backend.h's device_input/device_output/enqueue.
+  void* staging_address(std::size_t index, bool input);
+  void enqueue_on(cudaStream_t caller);
   std::vector<LayerProfile> profile_layers(int repeats);
   std::string describe() const;
 
@@ -105,6 +108,7 @@ class CudaContext final : public BackendContext {
   std::string graph_note_;
   bool profiling_ = false;
   std::vector<cudaEvent_t> events_;  // one before each layer and one after the last
+  cudaEvent_t caller_ready_ = nullptr, layers_done_ = nullptr;  // enqueue_on's hand-offs
   std::vector<double> node_times_;
   std::unique_ptr<FrameDetector> frame_detector_;  // holds only memory: freed after release() synchronised
   bool frame_detector_tried_ = false;

@@ -82,12 +82,6 @@ CudaFrameDetector::CudaFrameDetector(CudaContext& context, int batch, int input_
   result_counts_.assign(static_cast<std::size_t>(batch), 0);
 }
 
-std::byte* CudaFrameDetector::arena_address(const TensorRef& ref) const {
-  const LoweredGraph& lowered = context_.engine_.lowered();
-  return static_cast<std::byte*>(context_.arena_.get()) + lowered.roots[static_cast<std::size_t>(ref.root)].arena_offset +
-         static_cast<std::size_t>(ref.offset) * sizeof(float);
-}
-
 void CudaFrameDetector::enqueue_letterbox(std::size_t image, const FrameInput& input) {
   const BgrFrame& f = input.frame;
   if (!f.data || f.width <= 0 || f.height <= 0 || f.row_bytes < 3u * static_cast<std::size_t>(f.width)) {
@@ -95,7 +89,7 @@ void CudaFrameDetector::enqueue_letterbox(std::size_t image, const FrameInput& i
   }
   const std::size_t plane = static_cast<std::size_t>(input_width_) * static_cast<std::size_t>(input_height_);
   LetterboxTarget target;
-  target.data = reinterpret_cast<float*>(arena_address(context_.engine_.lowered().input_staging[0])) + image * 3 * plane;
+  target.data = static_cast<float*>(context_.staging_address(0, true)) + image * 3 * plane;
   target.width = input_width_;
   target.height = input_height_;
   target.layout = ImageLayout::kNchw;
@@ -137,7 +131,7 @@ Status CudaFrameDetector::detect(std::span<const FrameInput> images, float conf_
     for (std::size_t i = 0; i < images.size(); ++i) enqueue_letterbox(i, images[i]);
     context_.run_layers();
     DetectionFilterArgs filter;
-    filter.predictions = reinterpret_cast<const float*>(arena_address(context_.engine_.lowered().output_staging[0]));
+    filter.predictions = static_cast<const float*>(context_.staging_address(0, false));
     filter.batch = batch_;
     filter.classes = classes_;
     filter.anchors = anchors_;

@@ -37,7 +37,6 @@ class CudaFrameDetector final : public FrameDetector {
  private:
   CudaFrameDetector(CudaContext& context, int batch, int input_width, int input_height, int classes, int anchors);
   void enqueue_letterbox(std::size_t image, const FrameInput& input);
-  std::byte* arena_address(const TensorRef& ref) const;
 
   CudaContext& context_;
   int batch_, input_width_, input_height_, classes_, anchors_;

@@ -4,12 +4,15 @@
 #ifdef DETSTREAM_WITH_CUDA
 #include <gtest/gtest.h>
 
+#include <cuda_runtime_api.h>
+
 #include <chrono>
 #include <cstdlib>
 #include <cstring>
 #include <filesystem>
 
 #include "inference/builder/builder.h"
+#include "inference/core/error.h"
 #include "inference/cuda/dependent_launch.h"
 #include "support/shared_data.h"
 #include "support/tensor_compare.h"
@@ -170,6 +173,41 @@ TEST(CudaTimingCacheEngine, RebuildAdoptsTheRecordedTactics) {
   EXPECT_EQ(std::memcmp(timed[0].data<float>(), cached[0].data<float>(), timed[0].count() * sizeof(float)), 0);
   EXPECT_LT(cached_s, timed_s);
   std::filesystem::remove(path);
+}
+
+// enqueue() on the caller's stream, with the caller's own copies to device_input()/device_output()
+// on that stream (no host synchronisation inside): the same bits as execute() on that context.
+TEST(CudaEnqueue, CallerStreamOrdersItsCopiesAroundTheInference) {
+  DETSTREAM_REQUIRE_CUDA_DEVICE();
+  DETSTREAM_REQUIRE_SHARED(model, "models/yolov8n.onnx");
+  BuildOptions options;
+  options.backend = "cuda";
+  options.precision = Precision::kFp16;
+  auto engine = cuda_backend().prepare(build_plan_from_onnx(model, options), 0);
+  auto context = engine->create_context();
+  const Tensor input = testing::random_tensor({1, 3, 640, 640}, 31, 0.0f, 1.0f);
+  Tensor expected(DataType::kFloat32, {1, 84, 8400});
+  const ConstTensorView in_view = input.view();
+  const TensorView expected_view = expected.view();
+  ASSERT_TRUE(context->execute({&in_view, 1}, {&expected_view, 1}));
+
+  cudaStream_t caller = nullptr;
+  ASSERT_EQ(cudaStreamCreate(&caller), cudaSuccess);
+  EXPECT_THROW(cuda::device_input(*context, 1), Error);
+  for (int round = 0; round < 3; ++round) {
+    Tensor got(DataType::kFloat32, {1, 84, 8400});
+    const std::size_t in_bytes = static_cast<std::size_t>(input.count()) * sizeof(float);
+    const std::size_t out_bytes = static_cast<std::size_t>(got.count()) * sizeof(float);
+    ASSERT_EQ(cudaMemsetAsync(cuda::device_output(*context, 0), 0xFF, out_bytes, caller), cudaSuccess);  // NaN before
+    ASSERT_EQ(cudaMemcpyAsync(cuda::device_input(*context, 0), input.data<float>(), in_bytes, cudaMemcpyHostToDevice, caller),
+              cudaSuccess);
+    cuda::enqueue(*context, caller);
+    ASSERT_EQ(cudaMemcpyAsync(got.data<float>(), cuda::device_output(*context, 0), out_bytes, cudaMemcpyDeviceToHost, caller),
+              cudaSuccess);
+    ASSERT_EQ(cudaStreamSynchronize(caller), cudaSuccess);
+    EXPECT_EQ(std::memcmp(got.data<float>(), expected.data<float>(), out_bytes), 0) << "round " << round;
+  }
+  cudaStreamDestroy(caller);
 }
 
 // The graph captured over several streams (stream_schedule.h: branches side by side) computes bit
