@@ -71,7 +71,9 @@ TEST_P(CudaStreamSchedule, EveryConflictIsOrderedAndBranchesRunSideBySide) {
       EXPECT_TRUE(done[k][static_cast<std::size_t>(e)]) << "step " << k << " may run before step " << e << " finishes";
     }
     // Producers are dependencies: a step after its input's writer conflicts with it.
-    if (k > 0) EXPECT_FALSE(s.depends[k].empty()) << "step " << k << " reads nothing an earlier step wrote";
+    if (k > 0) {
+      EXPECT_FALSE(s.depends[k].empty()) << "step " << k << " reads nothing an earlier step wrote";
+    }
   }
   EXPECT_GT(conflicts, s.stream.size());
   EXPECT_GT(s.streams, 1);
