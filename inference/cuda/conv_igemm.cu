@@ -11,6 +11,8 @@
 // one launch, deterministic). The epilogue adds the bias, applies the activation, adds the
 // residual and stores channel pairs, at any pixel stride.
 #include <algorithm>
+#include <array>
+#include <utility>
 
 #include "inference/cuda/cuda_check.h"
 #include "inference/cuda/kernel_util.cuh"
@@ -293,6 +295,20 @@ void launch(const ConvIgemmParams& p, cudaStream_t stream) {
   launch_dependent(conv_igemm_kernel<BM, BN, WM, WN, BK, STAGES>, grid, kThreads, shared, stream, p);
 }
 
+// Tile T's launcher, its template arguments read from kTiles: the table is the only place a
+// tile's shape, depth and stages are written.
+template <int T>
+void launch_tile(const ConvIgemmParams& p, cudaStream_t stream) {
+  constexpr TileConfig c = kTiles[T];
+  launch<c.m, c.n, c.warp_m, c.warp_n, c.bk, c.stages>(p, stream);
+}
+
+template <int... T>
+constexpr std::array<void (*)(const ConvIgemmParams&, cudaStream_t), sizeof...(T)> tile_launchers(std::integer_sequence<int, T...>) {
+  return {&launch_tile<T>...};
+}
+constexpr auto kLaunchers = tile_launchers(std::make_integer_sequence<int, kConvTileCount>{});
+
 }  // namespace
 
 const char* conv_tile_name(int tile) { return tile >= 0 && tile < kConvTileCount ? kTiles[tile].name : "?"; }
@@ -321,22 +337,7 @@ void launch_conv_igemm(const ConvIgemmParams& params, int tile, int splits, cuda
   p.splits = conv_igemm_effective_splits(params, tile, splits);
   const int k_tiles = depth_tiles(params, tile);
   p.k_tiles_per_split = (k_tiles + p.splits - 1) / p.splits;
-  switch (tile) {
-    case kTile128x64: launch<128, 64, 64, 32, 32, 3>(p, stream); break;
-    case kTile64x64: launch<64, 64, 32, 32, 32, 3>(p, stream); break;
-    case kTile64x32: launch<64, 32, 32, 16, 32, 3>(p, stream); break;
-    case kTile32x64: launch<32, 64, 32, 16, 32, 3>(p, stream); break;
-    case kTile128x32: launch<128, 32, 32, 32, 32, 3>(p, stream); break;
-    case kTile128x16: launch<128, 16, 32, 16, 32, 3>(p, stream); break;
-    case kTile64x16: launch<64, 16, 16, 16, 32, 3>(p, stream); break;
-    case kTile128x64Deep: launch<128, 64, 64, 32, 64, 4>(p, stream); break;
-    case kTile64x64Deep: launch<64, 64, 32, 32, 64, 4>(p, stream); break;
-    case kTile128x32Deep: launch<128, 32, 32, 32, 64, 4>(p, stream); break;
-    case kTile64x32Deep: launch<64, 32, 32, 16, 64, 4>(p, stream); break;
-    case kTile64x16Deep: launch<64, 16, 16, 16, 64, 4>(p, stream); break;
-    case kTile32x32Deep: launch<32, 32, 16, 16, 64, 4>(p, stream); break;
-    default: launch<32, 32, 16, 16, 32, 3>(p, stream); break;
-  }
+  kLaunchers[tile >= 0 && tile < kConvTileCount ? tile : kTile32x32](p, stream);
 }
 
 }  // namespace detstream::inference::cuda

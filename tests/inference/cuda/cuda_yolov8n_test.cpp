@@ -25,12 +25,36 @@ struct Golden {
   std::vector<float> input, output;
 };
 
-double run_and_compare(const std::string& model, const Golden& golden, Precision precision, int batch) {
+BuildOptions cuda_options(Precision precision, int batch = 1) {
   BuildOptions options;
   options.backend = "cuda";
   options.precision = precision;
   options.batch = {batch, batch, batch};
-  auto engine = Engine::create(build_plan_from_onnx(model, options));
+  return options;
+}
+
+// DETSTREAM_CUDA_TIMING_CACHE pointed at a fresh temporary file while in scope, so that engines
+// built in the scope share their tactics.
+class ScopedTimingCache {
+ public:
+  explicit ScopedTimingCache(const char* name) : path_((std::filesystem::temp_directory_path() / name).string()) {
+    std::filesystem::remove(path_);
+    ::setenv("DETSTREAM_CUDA_TIMING_CACHE", path_.c_str(), 1);
+  }
+  ~ScopedTimingCache() {
+    ::unsetenv("DETSTREAM_CUDA_TIMING_CACHE");
+    std::filesystem::remove(path_);
+  }
+  ScopedTimingCache(const ScopedTimingCache&) = delete;
+  ScopedTimingCache& operator=(const ScopedTimingCache&) = delete;
+  const std::string& path() const { return path_; }
+
+ private:
+  std::string path_;
+};
+
+double run_and_compare(const std::string& model, const Golden& golden, Precision precision, int batch) {
+  auto engine = Engine::create(build_plan_from_onnx(model, cuda_options(precision, batch)));
   Tensor input(DataType::kFloat32, {batch, 3, 640, 640});
   for (int b = 0; b < batch; ++b) {
     std::memcpy(input.data<float>() + b * golden.input.size(), golden.input.data(), golden.input.size() * sizeof(float));
@@ -83,9 +107,7 @@ TEST_F(CudaYolov8n, WorkspaceLimitKeepsTacticsOutOfScratchMemory) {
   DETSTREAM_REQUIRE_SHARED(in, "golden/bus_640.input.f32");
   DETSTREAM_REQUIRE_SHARED(out, "golden/bus_640.output.f32");
   load(in, out);
-  BuildOptions options;
-  options.backend = "cuda";
-  options.precision = Precision::kFp16;
+  BuildOptions options = cuda_options(Precision::kFp16);
   auto unlimited = Engine::create(build_plan_from_onnx(model, options));
   options.workspace_limit_bytes = 1;
   auto limited = Engine::create(build_plan_from_onnx(model, options));
@@ -117,11 +139,7 @@ TEST_F(CudaYolov8n, DynamicModelBatchOfThreeIsCorrectForEveryImage) {
 TEST(CudaDependentLaunch, Yolov8nIsBitIdenticalWithAndWithoutProgrammaticLaunch) {
   DETSTREAM_REQUIRE_CUDA_DEVICE();
   DETSTREAM_REQUIRE_SHARED(model, "models/yolov8n.onnx");
-  BuildOptions options;
-  options.backend = "cuda";
-  options.precision = Precision::kFp16;
-  options.batch = {1, 1, 1};
-  auto engine = Engine::create(build_plan_from_onnx(model, options));
+  auto engine = Engine::create(build_plan_from_onnx(model, cuda_options(Precision::kFp16)));
   const Tensor input = testing::random_tensor({1, 3, 640, 640}, 17, 0.0f, 1.0f);
   auto run_with = [&](bool programmatic) {
     cuda::set_programmatic_launch_enabled(programmatic);
@@ -148,14 +166,8 @@ TEST(CudaDependentLaunch, Yolov8nIsBitIdenticalWithAndWithoutProgrammaticLaunch)
 TEST(CudaTimingCacheEngine, RebuildAdoptsTheRecordedTactics) {
   DETSTREAM_REQUIRE_CUDA_DEVICE();
   DETSTREAM_REQUIRE_SHARED(model, "models/yolov8n.onnx");
-  const std::string path = (std::filesystem::temp_directory_path() / "detstream_timing_cache_engine_test.txt").string();
-  std::filesystem::remove(path);
-  ::setenv("DETSTREAM_CUDA_TIMING_CACHE", path.c_str(), 1);
-  BuildOptions options;
-  options.backend = "cuda";
-  options.precision = Precision::kFp16;
-  options.batch = {1, 1, 1};
-  const Plan plan = build_plan_from_onnx(model, options);
+  const ScopedTimingCache cache("detstream_timing_cache_engine_test.txt");
+  const Plan plan = build_plan_from_onnx(model, cuda_options(Precision::kFp16));
   const Tensor input = testing::random_tensor({1, 3, 640, 640}, 23, 0.0f, 1.0f);
   auto build_and_run = [&](double* seconds) {
     const auto start = std::chrono::steady_clock::now();
@@ -165,14 +177,12 @@ TEST(CudaTimingCacheEngine, RebuildAdoptsTheRecordedTactics) {
   };
   double timed_s = 0.0, cached_s = 0.0;
   const std::vector<Tensor> timed = build_and_run(&timed_s);
-  ASSERT_TRUE(std::filesystem::exists(path)) << "the first build wrote no cache";
+  ASSERT_TRUE(std::filesystem::exists(cache.path())) << "the first build wrote no cache";
   const std::vector<Tensor> cached = build_and_run(&cached_s);
-  ::unsetenv("DETSTREAM_CUDA_TIMING_CACHE");
   std::printf("[ cuda ] engine build: %.2f s timing, %.2f s from the cache\n", timed_s, cached_s);
   ASSERT_EQ(timed[0].count(), cached[0].count());
   EXPECT_EQ(std::memcmp(timed[0].data<float>(), cached[0].data<float>(), timed[0].count() * sizeof(float)), 0);
   EXPECT_LT(cached_s, timed_s);
-  std::filesystem::remove(path);
 }
 
 // enqueue() on the caller's stream, with the caller's own copies to device_input()/device_output()
@@ -180,10 +190,7 @@ TEST(CudaTimingCacheEngine, RebuildAdoptsTheRecordedTactics) {
 TEST(CudaEnqueue, CallerStreamOrdersItsCopiesAroundTheInference) {
   DETSTREAM_REQUIRE_CUDA_DEVICE();
   DETSTREAM_REQUIRE_SHARED(model, "models/yolov8n.onnx");
-  BuildOptions options;
-  options.backend = "cuda";
-  options.precision = Precision::kFp16;
-  auto engine = cuda_backend().prepare(build_plan_from_onnx(model, options), 0);
+  auto engine = cuda_backend().prepare(build_plan_from_onnx(model, cuda_options(Precision::kFp16)), 0);
   auto context = engine->create_context();
   const Tensor input = testing::random_tensor({1, 3, 640, 640}, 31, 0.0f, 1.0f);
   Tensor expected(DataType::kFloat32, {1, 84, 8400});
@@ -215,13 +222,8 @@ TEST(CudaEnqueue, CallerStreamOrdersItsCopiesAroundTheInference) {
 TEST(CudaStreams, BranchedGraphIsBitIdenticalToOneStream) {
   DETSTREAM_REQUIRE_CUDA_DEVICE();
   DETSTREAM_REQUIRE_SHARED(model, "models/yolov8n.onnx");
-  const std::string path = (std::filesystem::temp_directory_path() / "detstream_streams_test_cache.txt").string();
-  std::filesystem::remove(path);
-  ::setenv("DETSTREAM_CUDA_TIMING_CACHE", path.c_str(), 1);
-  BuildOptions options;
-  options.backend = "cuda";
-  options.precision = Precision::kFp16;
-  const Plan plan = build_plan_from_onnx(model, options);
+  const ScopedTimingCache cache("detstream_streams_test_cache.txt");
+  const Plan plan = build_plan_from_onnx(model, cuda_options(Precision::kFp16));
   const Tensor input = testing::random_tensor({1, 3, 640, 640}, 29, 0.0f, 1.0f);
   auto run_with_streams = [&](const char* streams) {
     ::setenv("DETSTREAM_CUDA_STREAMS", streams, 1);
@@ -238,8 +240,6 @@ TEST(CudaStreams, BranchedGraphIsBitIdenticalToOneStream) {
   };
   const std::vector<Tensor> one = run_with_streams("1");
   const std::vector<Tensor> four = run_with_streams("4");
-  ::unsetenv("DETSTREAM_CUDA_TIMING_CACHE");
-  std::filesystem::remove(path);
   ASSERT_EQ(one[0].count(), four[0].count());
   EXPECT_EQ(std::memcmp(one[0].data<float>(), four[0].data<float>(), one[0].count() * sizeof(float)), 0);
 }
