@@ -92,7 +92,14 @@ TEST(ReferenceModels, Yolov8n640MatchesOnnxRuntime) {
 }
 
 // The reference's speed matters: it is the yardstick every backend test runs. A second run on a
-// warm context shows the steady state (scratch buffers grown, activations paged in).
+// warm context shows the steady state (scratch buffers grown, activations paged in). The limit
+// only catches a collapse (the Release build runs it in ~0.5 s); under ASan+UBSan, as in CI, the
+// same code runs ~20x slower and once took 11.3 s beside another test.
+#ifdef __SANITIZE_ADDRESS__
+constexpr double kWarmRunLimitMs = 60000.0;
+#else
+constexpr double kWarmRunLimitMs = 10000.0;
+#endif
 TEST(ReferenceModels, Yolov8n640RunsInAFewSeconds) {
   DETSTREAM_REQUIRE_SHARED(model, "models/yolov8n.onnx");
   DETSTREAM_REQUIRE_SHARED(input_path, "golden/bus_640.input.f32");
@@ -107,7 +114,7 @@ TEST(ReferenceModels, Yolov8n640RunsInAFewSeconds) {
   }
   std::cout << "[ reference ] yolov8n 640 warm run: " << best_ms << " ms\n";
   ::testing::Test::RecordProperty("warm_run_ms", std::to_string(best_ms));
-  EXPECT_LT(best_ms, 10000.0) << "the reference Conv has become far too slow";
+  EXPECT_LT(best_ms, kWarmRunLimitMs) << "the reference Conv has become far too slow";
 }
 
 TEST(ReferenceModels, DynamicExportAt640MatchesOnnxRuntime) {
