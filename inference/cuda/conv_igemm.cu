@@ -15,7 +15,7 @@
 #include <utility>
 
 #include "inference/cuda/cuda_check.h"
-#include "inference/cuda/kernel_util.cuh"
+#include "inference/cuda/conv_mma.cuh"
 
 namespace detstream::inference::cuda {
 
@@ -25,31 +25,6 @@ constexpr int kThreads = 128;  // four warps
 // Halves per shared row: the 8-half pad makes rows 80 or 144 bytes apart, so the 8 rows of an
 // ldmatrix land in 8 distinct 16-byte bank groups.
 __host__ __device__ constexpr int lds(int bk) { return bk + 8; }
-
-// .ca: through L1, where the 9 taps of a 3x3 window re-read the same input pixels and every CTA
-// on the SM reads the same weights (.cg sent all of that to L2).
-__device__ __forceinline__ void cp_async16(void* smem, const void* global, bool pred) {
-  const unsigned dst = static_cast<unsigned>(__cvta_generic_to_shared(smem));
-  const int bytes = pred ? 16 : 0;  // 0: fill the 16 bytes with zeros, read nothing
-  asm volatile("cp.async.ca.shared.global [%0], [%1], 16, %2;\n" ::"r"(dst), "l"(global), "r"(bytes));
-}
-__device__ __forceinline__ void cp_async_commit() { asm volatile("cp.async.commit_group;\n" ::); }
-template <int N>
-__device__ __forceinline__ void cp_async_wait() { asm volatile("cp.async.wait_group %0;\n" ::"n"(N)); }
-
-__device__ __forceinline__ void ldmatrix_x4(unsigned (&r)[4], const half* p) {
-  const unsigned a = static_cast<unsigned>(__cvta_generic_to_shared(p));
-  asm volatile("ldmatrix.sync.aligned.m8n8.x4.shared.b16 {%0,%1,%2,%3}, [%4];\n"
-               : "=r"(r[0]), "=r"(r[1]), "=r"(r[2]), "=r"(r[3])
-               : "r"(a));
-}
-
-__device__ __forceinline__ void mma_16816(float (&d)[4], const unsigned (&a)[4], unsigned b0, unsigned b1) {
-  asm volatile(
-      "mma.sync.aligned.m16n8k16.row.col.f32.f16.f16.f32 {%0,%1,%2,%3}, {%4,%5,%6,%7}, {%8,%9}, {%0,%1,%2,%3};\n"
-      : "+f"(d[0]), "+f"(d[1]), "+f"(d[2]), "+f"(d[3])
-      : "r"(a[0]), "r"(a[1]), "r"(a[2]), "r"(a[3]), "r"(b0), "r"(b1));
-}
 
 // Where in the depth a thread's 16-byte vector is: the window position (r, s) and the channel.
 // Advanced tile by tile without division; r == R means past the end.
@@ -232,36 +207,11 @@ __global__ void __launch_bounds__(kThreads, min_resident_ctas(BM, BN, BK)) conv_
     });
   }
 
-  half* y = static_cast<half*>(p.y);
-  const half* residual = static_cast<const half*>(p.residual);
-  float2 bias[kNF];  // this thread's channel pairs; K is even, so k < K means k + 1 < K
-#pragma unroll
-  for (int nf = 0; nf < kNF; ++nf) {
-    const int k = n0 + warp_n * WN + nf * 8 + (lane % 4) * 2;
-    bias[nf] = p.bias && k < p.k ? make_float2(p.bias[k], p.bias[k + 1]) : make_float2(0.0f, 0.0f);
-  }
-#pragma unroll
-  for (int mf = 0; mf < kMF; ++mf)
-#pragma unroll
-    for (int half_row = 0; half_row < 2; ++half_row) {
-      const int m = m0 + warp_m * WM + mf * 16 + lane / 4 + half_row * 8;
-      if (m >= m_total) continue;
-      const long long y_pixel = pixel_offset(m, p, p.y_sn, p.y_sh, p.y_sw);
-      const long long r_pixel = residual ? pixel_offset(m, p, p.r_sn, p.r_sh, p.r_sw) : 0;
-#pragma unroll
-      for (int nf = 0; nf < kNF; ++nf) {
-        const int k = n0 + warp_n * WN + nf * 8 + (lane % 4) * 2;
-        if (k >= p.k) continue;
-        const float v0 = activate_fast(p.activation, acc[mf][nf][half_row * 2] + bias[nf].x);
-        const float v1 = activate_fast(p.activation, acc[mf][nf][half_row * 2 + 1] + bias[nf].y);
-        float2 out = make_float2(v0, v1);
-        if (residual) {
-          const float2 rv = __half22float2(*reinterpret_cast<const __half2*>(residual + r_pixel + k));
-          out.x += rv.x, out.y += rv.y;
-        }
-        *reinterpret_cast<__half2*>(y + y_pixel + k) = __float22half2_rn(out);
-      }
-    }
+  store_accumulators(acc, p, warp_m * WM, n0 + warp_n * WN, lane, [&](int row) {
+    const int m = m0 + row;
+    if (m >= m_total) return OutputPixel{false, 0, 0};
+    return OutputPixel{true, pixel_offset(m, p, p.y_sn, p.y_sh, p.y_sw), p.residual ? pixel_offset(m, p, p.r_sn, p.r_sh, p.r_sw) : 0};
+  });
 }
 
 // One row per ConvTile: the CTA tile, the warp tile, the depth of a k-tile and the pipeline.

@@ -1,16 +1,20 @@
-// Convolution layers. Three implementations, chosen per layer at build time by timing the
+// Convolution layers. Four implementations, chosen per layer at build time by timing the
 // candidates on this GPU (tactic selection, like TensorRT's), each timed as a replayed CUDA
 // graph of 10 launches so that launch overhead does not hide a kernel's own time:
 // - the backend's implicit-GEMM tensor-core kernel (conv_igemm.cu) for fp16 NHWC with channel
 //   counts multiple of 8: bias, activation and residual fused, any pixel stride, so inputs can be
 //   channel slices and outputs can be written into a concatenation; its tactics are a tile shape
 //   and a split-K count (split-K only where the output tiles alone do not fill the GPU);
+// - the halo-tile kernel (conv_halo.cu) for the 3x3 layers with padding 1 and stride 1 or 2 (C a
+//   multiple of 16): same operands and epilogue, each input window staged once per channel chunk;
 // - the direct kernel (conv_direct.cu) for few input channels, reading the input in any layout;
 // - cuDNN's convolution API (NHWC or NCHW; fp16 data on tensor cores with float accumulation, or
 //   fp32 with FMA math: no TF32), its algorithm found by cudnnFindConvolutionForwardAlgorithm,
 //   followed by one bias + activation epilogue kernel (and a residual add when there is one). (The legacy API is deprecated in cuDNN 9
 //   but shipped; its graph API with a fused epilogue is a later step.)
-// DETSTREAM_CUDA_CONV=cudnn|igemm forces one where it applies (tests, comparisons);
+// DETSTREAM_CUDA_CONV=cudnn|igemm|halo forces one where it applies (tests, comparisons; igemm
+// excludes the halo kernel, halo falls back to the implicit GEMM where it does not apply);
+// DETSTREAM_CUDA_HALO=name forces one halo-tile variant;
 // DETSTREAM_CUDA_SPLIT_K=n forces the implicit GEMM's split count.
 // With a timing cache (timing_cache.h) a layer whose signature was timed before on this device
 // adopts the recorded tactic (cuDNN's algorithm included: no cudnnFind) instead of timing; forced
@@ -128,7 +132,20 @@ int forced_tile() {
   throw Error(std::string("DETSTREAM_CUDA_TILE=") + v + " is not a tile of the implicit GEMM (" + names + ")");
 }
 
-enum class Implementation { kCudnn, kIgemm, kDirect };
+// DETSTREAM_CUDA_HALO=halo8x16n64 (a conv_halo_name) keeps only that halo-tile variant; -1 when unset.
+int forced_halo() {
+  const char* v = std::getenv("DETSTREAM_CUDA_HALO");
+  if (!v || !*v) return -1;
+  std::string names;
+  for (int variant = 0; variant < kConvHaloCount; ++variant) {
+    if (std::string(conv_halo_name(variant)) == v) return variant;
+    names += std::string(variant ? ", " : "") + conv_halo_name(variant);
+  }
+  throw Error(std::string("DETSTREAM_CUDA_HALO=") + v + " is not a halo-tile variant (" + names + ")");
+}
+
+// Values are stored in timing caches: append only.
+enum class Implementation { kCudnn, kIgemm, kDirect, kHalo };
 
 // Split-K counts tried for the implicit GEMM (each collapses to what the depth allows).
 constexpr int kSplitCandidates[] = {1, 2, 3, 4, 6, 8, 12, 16};
@@ -196,6 +213,7 @@ class ConvLayer final : public Layer {
         return std::string("igemm ") + conv_tile_name(tile_) + (splits > 1 ? " splitk " + std::to_string(splits) : "");
       }
       case Implementation::kDirect: return "direct";
+      case Implementation::kHalo: return conv_halo_name(tile_);
       case Implementation::kCudnn: break;
     }
     return "cudnn algo " + std::to_string(static_cast<int>(algorithm_));
@@ -214,6 +232,16 @@ class ConvLayer final : public Layer {
       p.partials = static_cast<float*>(workspace);
       p.tile_counters = counters;
       launch_conv_igemm(p, tile_, splits_, stream);
+      return;
+    }
+    if (implementation_ == Implementation::kHalo) {
+      ConvIgemmParams p = igemm_;
+      p.x = x;
+      p.y = y;
+      p.residual = residual;
+      p.w = weights_.get();
+      p.bias = has_bias_ ? static_cast<const float*>(bias_.get()) : nullptr;
+      launch_conv_halo(p, tile_, stream);
       return;
     }
     if (implementation_ == Implementation::kDirect) {
@@ -410,11 +438,21 @@ class ConvLayer final : public Layer {
     return list;
   }
 
+  // The halo-tile variants that apply (none while an implicit-GEMM tile or split is forced).
+  std::vector<Candidate> halo_candidates() const {
+    std::vector<Candidate> list;
+    if (forced_tile() >= 0 || forced_split_k() > 0) return list;
+    const int only = forced_halo();
+    for (int variant = 0; variant < kConvHaloCount; ++variant)
+      if ((only < 0 || variant == only) && conv_halo_supported(igemm_, variant)) list.push_back({Implementation::kHalo, variant});
+    return list;
+  }
+
   void choose_tactic(const Step& step, const Tensor& w, const ConvBuild& build) {
     const Shape& shape = w.shape();
     const std::string forced = forced_implementation();
     upload_weights(w);
-    const bool cached = build.timing_cache && forced.empty() && forced_split_k() == 0 && forced_tile() < 0;
+    const bool cached = build.timing_cache && forced.empty() && forced_split_k() == 0 && forced_tile() < 0 && forced_halo() < 0;
     const std::string signature = cached ? tactic_signature(step, shape, build) : std::string();
     if (cached) {
       if (const std::optional<CachedTactic> hit = build.timing_cache->find(signature); hit && adopt_cached(*hit, step, w, build)) return;
@@ -430,7 +468,11 @@ class ConvLayer final : public Layer {
     std::vector<Candidate> candidates;
     if (igemm_applies(step, shape) && forced != "cudnn") {
       setup_igemm(step, shape);
-      candidates = igemm_candidates(build);
+      if (forced != "igemm") candidates = halo_candidates();
+      if (forced != "halo" || candidates.empty()) {
+        const std::vector<Candidate> tiles = igemm_candidates(build);
+        candidates.insert(candidates.end(), tiles.begin(), tiles.end());
+      }
     }
     if (direct_applies(step, shape)) {
       setup_direct(step, w);
@@ -479,7 +521,7 @@ class ConvLayer final : public Layer {
       for (std::size_t d = 0; d < ref.strides.size(); ++d) text << (d ? "," : "/") << ref.strides[d];
       text << ']';
     };
-    text << "conv" << (nhwc_ ? " nhwc" : " nchw") << " igemm-mma";  // kernel generation: older timings do not apply
+    text << "conv" << (nhwc_ ? " nhwc" : " nchw") << " igemm-mma+halo";  // kernel generation: older timings do not apply
     view("x", step.inputs[0]);
     view("y", step.output);
     if (has_residual_) view("r", step.inputs[1]);
@@ -515,6 +557,12 @@ class ConvLayer final : public Layer {
         if (conv_igemm_partials_bytes(igemm_, t.tile, t.splits) > partials_limit(build)) return false;
         adopt({Implementation::kIgemm, t.tile, t.splits});
         return true;
+      case Implementation::kHalo:
+        if (!igemm_applies(step, shape)) return false;
+        setup_igemm(step, shape);
+        if (!conv_halo_supported(igemm_, t.tile)) return false;
+        adopt({Implementation::kHalo, t.tile});
+        return true;
       case Implementation::kDirect:
         if (!direct_applies(step, shape)) return false;
         setup_direct(step, w);
@@ -548,7 +596,7 @@ class ConvLayer final : public Layer {
   ops::WindowGeometry geometry_;
   ops::Activation activation_ = ops::Activation::kNone;
   Implementation implementation_ = Implementation::kCudnn;
-  int tile_ = -1, splits_ = 1;  // the implicit GEMM's tactic
+  int tile_ = -1, splits_ = 1;  // the implicit GEMM's tactic (tile_: the halo-tile variant for kHalo)
   ConvIgemmParams igemm_;
   ConvDirectParams direct_;
   cudnnTensorDescriptor_t x_desc_ = nullptr, y_desc_ = nullptr;

@@ -119,6 +119,17 @@ long long conv_igemm_output_tiles(const ConvIgemmParams& params, int tile);
 std::size_t conv_igemm_partials_bytes(const ConvIgemmParams& params, int tile, int splits);
 void launch_conv_igemm(const ConvIgemmParams& params, int tile, int splits, cudaStream_t stream);
 
+// Halo-tile 3x3 convolution (conv_halo.cu): padding 1, stride 1 or 2 (per variant), C a multiple
+// of 16, otherwise the implicit GEMM's operands and epilogue (same ConvIgemmParams; no split-K).
+// Each CTA stages its output patch's input window once per channel chunk instead of gathering
+// every tap from global memory.
+enum ConvHaloVariant : int {
+  kHalo8x16n64 = 0, kHalo8x16n32, kHalo8x16n16, kHalo8x8n64, kHalo8x8n64s2, kHalo8x16n32s2, kConvHaloCount
+};
+const char* conv_halo_name(int variant);
+bool conv_halo_supported(const ConvIgemmParams& params, int variant);
+void launch_conv_halo(const ConvIgemmParams& params, int variant, cudaStream_t stream);
+
 // Direct convolution for few input channels (the stem: C = 3), straight from the graph's input
 // in any layout and float type (fp32 NCHW, so no conversion copy runs before it), to NHWC fp16
 // (channel stride 1, pixel strides multiples of 8 elements). Weights are fp32 K x C x R x S,

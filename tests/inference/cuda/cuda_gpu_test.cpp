@@ -52,7 +52,7 @@ TEST(CudaGpu, MiniYoloMatchesTheCpuInFp32AndFp16UnderEveryLoweringOption) {
       const std::vector<std::pair<const char*, const char*>> variants{
           {"DETSTREAM_CUDA_DEFAULTS", "1"}, {"DETSTREAM_CUDA_STRIDED_CONV", "0"}, {"DETSTREAM_CUDA_LAYOUT", "nchw"},
           {"DETSTREAM_CUDA_CONCAT_IN_PLACE", "0"}, {"DETSTREAM_CUDA_GRAPH", "0"}, {"DETSTREAM_CUDA_CONV", "cudnn"},
-          {"DETSTREAM_CUDA_CONV", "igemm"}, {"DETSTREAM_CUDA_SPLIT_K", "3"}, {"DETSTREAM_CUDA_FUSE_ADD", "0"},
+          {"DETSTREAM_CUDA_CONV", "igemm"}, {"DETSTREAM_CUDA_CONV", "halo"}, {"DETSTREAM_CUDA_SPLIT_K", "3"}, {"DETSTREAM_CUDA_FUSE_ADD", "0"},
           {"DETSTREAM_CUDA_DIRECT_CONV", "0"}};
       for (const auto& [name, value] : variants) {
         const ScopedEnv env(name, value);
@@ -113,6 +113,56 @@ TEST(CudaGpu, ImplicitGemmConvolutionMatchesTheReferenceOnOddGeometries) {
     EXPECT_EQ(std::memcmp(again.data<float>(), got.data<float>(), static_cast<std::size_t>(got.count()) * sizeof(float)), 0);
   }
   }
+  }
+}
+
+// Every halo-tile variant (DETSTREAM_CUDA_HALO) on 3x3 layers of its stride: images smaller than,
+// equal to and not a multiple of its output patch (1x1, 7x5, 13x11, 16x8, 20x20), several images,
+// channel chunks 1 to 4, K below, equal to and not a multiple of its channel tile (2, 16, 24, 72),
+// every activation, and a residual (y = silu(conv) + x, fused into the epilogue).
+TEST(CudaGpu, HaloTileConvolutionMatchesTheReference) {
+  DETSTREAM_REQUIRE_CUDA_DEVICE();
+  const ScopedEnv env("DETSTREAM_CUDA_CONV", "halo");
+  struct Case {
+    std::int64_t n, c, h, w, k;
+    const char* activation;
+    bool residual;
+  };
+  const std::vector<Case> cases{{2, 16, 13, 11, 24, "silu", false}, {1, 32, 7, 5, 72, "relu", false},
+                                {3, 64, 1, 1, 16, "", false},        {1, 48, 16, 8, 2, "sigmoid", false},
+                                {2, 16, 20, 20, 16, "silu", true},   {1, 64, 20, 20, 64, "silu", true}};
+  for (int variant = 0; variant < cuda::kConvHaloCount; ++variant) {
+    const ScopedEnv variant_env("DETSTREAM_CUDA_HALO", cuda::conv_halo_name(variant));
+    const std::int64_t stride = std::string(cuda::conv_halo_name(variant)).find("s2") != std::string::npos ? 2 : 1;
+    for (const Case& k : cases) {
+      if (k.residual && stride != 1) continue;
+      testing::TestGraph t;
+      const int x = t.input("x", {k.n, k.c, k.h, k.w});
+      const Shape out{k.n, k.k, (k.h - 1) / stride + 1, (k.w - 1) / stride + 1};
+      Attributes a{{"kernel_shape", Attribute::of_ints({3, 3})}, {"strides", Attribute::of_ints({stride, stride})},
+                   {"pads", Attribute::of_ints({1, 1, 1, 1})}};
+      if (*k.activation) a["activation"] = Attribute::of_string(k.activation);
+      const std::int64_t k_out = k.residual ? k.c : k.k;
+      const Shape conv_out{k.n, k_out, out[2], out[3]};
+      int y = t.op("Conv", {x, t.random("w", {k_out, k.c, 3, 3}, 0.3f), t.random("b", {k_out})}, conv_out, a);
+      if (k.residual) y = t.op("Add", {y, x}, conv_out);
+      t.output(y);
+      const std::vector<Tensor> inputs{testing::random_tensor({k.n, k.c, k.h, k.w}, 4)};
+      const auto expected = testing::run_reference(t.graph, inputs);
+      ASSERT_TRUE(expected.has_value());
+      const Plan plan = testing::plan_for(cuda_backend(), t.graph, Precision::kFp16);
+      auto engine = cuda_backend().prepare(plan, 0);
+      auto context = engine->create_context();
+      const std::string where = std::string(cuda::conv_halo_name(variant)) + " n " + std::to_string(k.n) + " c " +
+                                std::to_string(k.c) + " " + std::to_string(k.h) + "x" + std::to_string(k.w) + " k " +
+                                std::to_string(k_out) + (k.residual ? " residual" : "");
+      EXPECT_NE(cuda::describe_context(*context).find("1 halo-tile"), std::string::npos) << where << ": " << cuda::describe_context(*context);
+      Tensor got(DataType::kFloat32, conv_out);
+      const ConstTensorView in_view = inputs[0].view();
+      const TensorView out_view = got.view();
+      ASSERT_TRUE(context->execute({&in_view, 1}, {&out_view, 1}));
+      EXPECT_LT(rel_l2(got, (*expected)[0]), 2e-3) << where;
+    }
   }
 }
 

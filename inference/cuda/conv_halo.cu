@@ -1,0 +1,197 @@
+// 3x3 convolution (padding 1, stride 1 or 2) on tensor cores from a halo tile: each CTA computes
+// a TH x TW patch of output pixels for BN output channels. Per chunk of BC input channels it
+// copies the input window those pixels need, (TH-1)*S+3 x (TW-1)*S+3 pixels with its halo,
+// into shared memory once, with the chunk's weights for all nine taps; the nine taps then read
+// their A fragments from that one tile at shifted rows. The implicit GEMM (conv_igemm.cu)
+// instead gathers every tap's rows from global memory: 9 copies and their address arithmetic per
+// input pixel, which ncu showed dominating its issue slots on YOLO's 3x3 layers (hmma pipe 8-21%
+// busy). Zero-filled copies outside the image are the padding. The epilogue is the implicit
+// GEMM's (conv_mma.cuh): bias, activation, residual, channel pairs at any pixel stride.
+#include <algorithm>
+#include <array>
+#include <utility>
+
+#include "inference/cuda/conv_mma.cuh"
+
+namespace detstream::inference::cuda {
+
+namespace {
+
+constexpr int kThreads = 128;  // four warps
+
+struct HaloConfig {
+  int th, tw, bn, warp_m, warp_n, stride, bc, stages;
+  const char* name;
+};
+constexpr HaloConfig kHalo[kConvHaloCount] = {
+    {8, 16, 64, 64, 32, 1, 16, 3, "halo8x16n64"},   {8, 16, 32, 32, 32, 1, 16, 3, "halo8x16n32"},
+    {8, 16, 16, 32, 16, 1, 16, 3, "halo8x16n16"},   {8, 8, 64, 32, 32, 1, 16, 3, "halo8x8n64"},
+    {8, 8, 64, 32, 32, 2, 16, 2, "halo8x8n64s2"},   {8, 16, 32, 32, 32, 2, 16, 2, "halo8x16n32s2"},
+};
+
+// Shared-memory geometry of one stage: the input patch (pixels x BC channels, rows padded by 8
+// halves so that ldmatrix's 8 rows hit 8 distinct bank groups), then the weights (9 taps x BN
+// output channels x BC). With stride 2 the patch stores its even columns before its odd ones:
+// the 8 consecutive output columns of an ldmatrix then read 8 consecutive rows at every tap
+// (interleaved, they would be 2 rows apart and conflict two ways).
+template <int TH, int TW, int BN, int S, int BC>
+struct HaloTile {
+  static constexpr int kPatchH = (TH - 1) * S + 3, kPatchW = (TW - 1) * S + 3;
+  static constexpr int kLdc = BC + 8;
+  static constexpr int kEvenColumns = (kPatchW + 1) / 2;
+  static constexpr int kPatchHalves = kPatchH * kPatchW * kLdc;
+  static constexpr int kStageHalves = kPatchHalves + 9 * BN * kLdc;
+  __device__ static constexpr int column_slot(int px) { return S == 2 ? (px & 1) * kEvenColumns + (px >> 1) : px; }
+  // Offset of tap (r, s) from an output pixel's (0, 0) tap, in patch rows.
+  __device__ static constexpr int tap_slot(int r, int s) { return r * kPatchW + (S == 2 ? (s == 1 ? kEvenColumns : s / 2) : s); }
+};
+
+template <int TH, int TW, int BN, int WM, int WN, int S, int BC, int STAGES>
+__global__ void __launch_bounds__(kThreads) conv_halo_kernel(ConvIgemmParams p) {
+  constexpr int BM = TH * TW;
+  static_assert((BM / WM) * (BN / WN) == kThreads / 32, "four warps per CTA");
+  static_assert(WM % 16 == 0 && WN % 16 == 0 && BC % 16 == 0, "whole fragments");
+  using Tile = HaloTile<TH, TW, BN, S, BC>;
+  constexpr int kLdc = Tile::kLdc, kVectors = BC / 8;
+  constexpr int kMF = WM / 16, kNF = WN / 8;
+  extern __shared__ __align__(128) unsigned char shared_bytes[];
+  half* stages = reinterpret_cast<half*>(shared_bytes);  // min(STAGES, chunks) stages (launch)
+
+  const int tid = threadIdx.x, lane = tid % 32, warp = tid / 32;
+  const int warp_m = warp / (BN / WN), warp_n = warp % (BN / WN);
+  const int tiles_w = (p.out_w + TW - 1) / TW, tiles_h = (p.out_h + TH - 1) / TH;
+  const int tile_x = blockIdx.x % tiles_w, tile_y = (blockIdx.x / tiles_w) % tiles_h, image = blockIdx.x / (tiles_w * tiles_h);
+  const int oh0 = tile_y * TH, ow0 = tile_x * TW, n0 = blockIdx.y * BN;
+  const int ih0 = oh0 * S - p.pad_h, iw0 = ow0 * S - p.pad_w;
+  const int kgemm = 9 * p.c;
+  const half* x = static_cast<const half*>(p.x);
+  const half* x_image = x + image * p.x_sn;
+  const half* w = static_cast<const half*>(p.w);
+  const int chunks = p.c / BC;
+  wait_for_producers();
+  release_dependents();
+
+  auto load_chunk = [&](int stage, int c0) {
+    half* patch = stages + stage * Tile::kStageHalves;
+    half* weights = patch + Tile::kPatchHalves;
+#pragma unroll
+    for (int v = tid; v < Tile::kPatchH * Tile::kPatchW * kVectors; v += kThreads) {
+      const int pixel = v / kVectors, part = v % kVectors;
+      const int py = pixel / Tile::kPatchW, px = pixel % Tile::kPatchW;
+      const int ih = ih0 + py, iw = iw0 + px;
+      const bool pred = static_cast<unsigned>(ih) < static_cast<unsigned>(p.h) && static_cast<unsigned>(iw) < static_cast<unsigned>(p.w_in);
+      cp_async16(patch + (py * Tile::kPatchW + Tile::column_slot(px)) * kLdc + part * 8,
+                 pred ? x_image + ih * p.x_sh + iw * p.x_sw + c0 + part * 8 : x, pred);
+    }
+#pragma unroll
+    for (int v = tid; v < 9 * BN * kVectors; v += kThreads) {
+      const int row = v / kVectors, part = v % kVectors;  // row = tap * BN + output channel
+      const int tap = row / BN, k = n0 + row % BN;
+      const bool pred = k < p.k;
+      cp_async16(weights + row * kLdc + part * 8, pred ? w + static_cast<long long>(k) * kgemm + tap * p.c + c0 + part * 8 : w, pred);
+    }
+  };
+
+  float acc[kMF][kNF][4];
+#pragma unroll
+  for (int i = 0; i < kMF; ++i)
+#pragma unroll
+    for (int j = 0; j < kNF; ++j)
+#pragma unroll
+      for (int e = 0; e < 4; ++e) acc[i][j][e] = 0.0f;
+
+#pragma unroll
+  for (int s = 0; s < STAGES - 1; ++s) {
+    if (s < chunks) load_chunk(s, s * BC);
+    cp_async_commit();
+  }
+  // ldmatrix rows: A rows are output pixels of the tile, at their (0, 0) tap in the patch;
+  // B rows are output channels, 8 * (lane / 16) + lane % 8, columns 8 * ((lane / 8) % 2).
+  int a_slot[kMF];
+#pragma unroll
+  for (int f = 0; f < kMF; ++f) {
+    const int m = warp_m * WM + f * 16 + lane % 16;
+    a_slot[f] = (m / TW) * S * Tile::kPatchW + Tile::column_slot((m % TW) * S);
+  }
+  const int a_col = (lane / 16) * 8;
+  const int b_row = warp_n * WN + (lane / 16) * 8 + lane % 8, b_col = ((lane / 8) % 2) * 8;
+  for (int i = 0; i < chunks; ++i) {
+    cp_async_wait<STAGES - 2>();
+    // Also orders the reuse below: the stage loaded next was multiplied in the previous iteration.
+    __syncthreads();
+    if (i + STAGES - 1 < chunks) load_chunk((i + STAGES - 1) % STAGES, (i + STAGES - 1) * BC);
+    cp_async_commit();
+    const half* patch = stages + (i % STAGES) * Tile::kStageHalves;
+    const half* weights = patch + Tile::kPatchHalves;
+#pragma unroll
+    for (int r = 0; r < 3; ++r)
+#pragma unroll
+      for (int s = 0; s < 3; ++s)
+#pragma unroll
+        for (int ks = 0; ks < BC; ks += 16) {
+          unsigned a[kMF][4], b[kNF / 2][4];
+#pragma unroll
+          for (int f = 0; f < kMF; ++f) ldmatrix_x4(a[f], patch + (a_slot[f] + Tile::tap_slot(r, s)) * kLdc + ks + a_col);
+#pragma unroll
+          for (int f = 0; f < kNF / 2; ++f) ldmatrix_x4(b[f], weights + ((r * 3 + s) * BN + b_row + f * 16) * kLdc + ks + b_col);
+#pragma unroll
+          for (int mf = 0; mf < kMF; ++mf)
+#pragma unroll
+            for (int nf = 0; nf < kNF; ++nf) mma_16816(acc[mf][nf], a[mf], b[nf / 2][(nf % 2) * 2], b[nf / 2][(nf % 2) * 2 + 1]);
+        }
+  }
+  cp_async_wait<0>();
+
+  store_accumulators(acc, p, warp_m * WM, n0 + warp_n * WN, lane, [&](int row) {
+    const int oh = oh0 + row / TW, ow = ow0 + row % TW;
+    if (oh >= p.out_h || ow >= p.out_w) return OutputPixel{false, 0, 0};
+    return OutputPixel{true, image * p.y_sn + oh * p.y_sh + ow * p.y_sw, image * p.r_sn + oh * p.r_sh + ow * p.r_sw};
+  });
+}
+
+template <int TH, int TW, int BN, int WM, int WN, int S, int BC, int STAGES>
+void launch(const ConvIgemmParams& p, cudaStream_t stream) {
+  constexpr std::size_t kStageBytes = static_cast<std::size_t>(HaloTile<TH, TW, BN, S, BC>::kStageHalves) * sizeof(half);
+  auto* kernel = conv_halo_kernel<TH, TW, BN, WM, WN, S, BC, STAGES>;
+  static const bool opted_in = [kernel] {  // above 48 KiB a kernel must ask for its shared memory
+    DETSTREAM_CUDA_CHECK(cudaFuncSetAttribute(kernel, cudaFuncAttributeMaxDynamicSharedMemorySize, static_cast<int>(STAGES * kStageBytes)));
+    return true;
+  }();
+  (void)opted_in;
+  const long long tiles = static_cast<long long>(p.n) * ((p.out_h + TH - 1) / TH) * ((p.out_w + TW - 1) / TW);
+  const dim3 grid(static_cast<unsigned>(tiles), static_cast<unsigned>((p.k + BN - 1) / BN));
+  const std::size_t shared = std::min(STAGES, p.c / BC) * kStageBytes;
+  launch_dependent(kernel, grid, kThreads, shared, stream, p);
+}
+
+template <int T>
+void launch_variant(const ConvIgemmParams& p, cudaStream_t stream) {
+  constexpr HaloConfig c = kHalo[T];
+  launch<c.th, c.tw, c.bn, c.warp_m, c.warp_n, c.stride, c.bc, c.stages>(p, stream);
+}
+
+template <int... T>
+constexpr std::array<void (*)(const ConvIgemmParams&, cudaStream_t), sizeof...(T)> variant_launchers(std::integer_sequence<int, T...>) {
+  return {&launch_variant<T>...};
+}
+constexpr auto kLaunchers = variant_launchers(std::make_integer_sequence<int, kConvHaloCount>{});
+
+}  // namespace
+
+const char* conv_halo_name(int variant) { return variant >= 0 && variant < kConvHaloCount ? kHalo[variant].name : "?"; }
+
+bool conv_halo_supported(const ConvIgemmParams& p, int variant) {
+  if (variant < 0 || variant >= kConvHaloCount) return false;
+  const HaloConfig& c = kHalo[variant];
+  const int out_h = (p.h + 2 - 3) / c.stride + 1, out_w = (p.w_in + 2 - 3) / c.stride + 1;
+  return p.r == 3 && p.s == 3 && p.pad_h == 1 && p.pad_w == 1 && p.dilation_h == 1 && p.dilation_w == 1 &&
+         p.stride_h == c.stride && p.stride_w == c.stride && p.c % c.bc == 0 && p.out_h == out_h && p.out_w == out_w &&
+         p.splits <= 1;
+}
+
+void launch_conv_halo(const ConvIgemmParams& params, int variant, cudaStream_t stream) {
+  if (!conv_halo_supported(params, variant)) throw CudaError(std::string("conv_halo: variant ") + conv_halo_name(variant) + " does not apply");
+  kLaunchers[variant](params, stream);
+}
+
+}  // namespace detstream::inference::cuda

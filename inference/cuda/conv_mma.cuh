@@ -1,0 +1,81 @@
+// Tensor-core building blocks shared by the convolution kernels (conv_igemm.cu, conv_halo.cu):
+// cp.async copies into shared memory, ldmatrix fragment loads, the m16n8k16 fp16 MMA with fp32
+// accumulation, and the epilogue that turns a warp's accumulators into the layer's output.
+// Internal to inference/cuda/.
+#pragma once
+
+#include <cuda_fp16.h>
+
+#include "inference/cuda/kernel_util.cuh"
+
+namespace detstream::inference::cuda {
+
+// .ca: through L1, where re-read input pixels and every CTA's weights hit (.cg sent all of that
+// to L2).
+__device__ __forceinline__ void cp_async16(void* smem, const void* global, bool pred) {
+  const unsigned dst = static_cast<unsigned>(__cvta_generic_to_shared(smem));
+  const int bytes = pred ? 16 : 0;  // 0: fill the 16 bytes with zeros, read nothing
+  asm volatile("cp.async.ca.shared.global [%0], [%1], 16, %2;\n" ::"r"(dst), "l"(global), "r"(bytes));
+}
+__device__ __forceinline__ void cp_async_commit() { asm volatile("cp.async.commit_group;\n" ::); }
+template <int N>
+__device__ __forceinline__ void cp_async_wait() { asm volatile("cp.async.wait_group %0;\n" ::"n"(N)); }
+
+__device__ __forceinline__ void ldmatrix_x4(unsigned (&r)[4], const half* p) {
+  const unsigned a = static_cast<unsigned>(__cvta_generic_to_shared(p));
+  asm volatile("ldmatrix.sync.aligned.m8n8.x4.shared.b16 {%0,%1,%2,%3}, [%4];\n"
+               : "=r"(r[0]), "=r"(r[1]), "=r"(r[2]), "=r"(r[3])
+               : "r"(a));
+}
+
+__device__ __forceinline__ void mma_16816(float (&d)[4], const unsigned (&a)[4], unsigned b0, unsigned b1) {
+  asm volatile(
+      "mma.sync.aligned.m16n8k16.row.col.f32.f16.f16.f32 {%0,%1,%2,%3}, {%4,%5,%6,%7}, {%8,%9}, {%0,%1,%2,%3};\n"
+      : "+f"(d[0]), "+f"(d[1]), "+f"(d[2]), "+f"(d[3])
+      : "r"(a[0]), "r"(a[1]), "r"(a[2]), "r"(a[3]), "r"(b0), "r"(b1));
+}
+
+// Where one output pixel (a GEMM row) goes: its offsets in y and in the residual (elements).
+struct OutputPixel {
+  bool valid;
+  long long y, residual;
+};
+
+// The epilogue of a warp's kMF x kNF fragments: accumulator (mf, nf) elements 2h and 2h+1 belong
+// to tile row row0 + mf*16 + lane/4 + 8h and channels col0 + nf*8 + 2*(lane%4) and the next one.
+// Adds the bias, applies the activation, adds the residual and stores channel pairs as half2
+// (K is even, so a pair is whole or absent). pixel_at(row) locates a tile row.
+template <int kMF, int kNF, typename PixelAt>
+__device__ __forceinline__ void store_accumulators(float (&acc)[kMF][kNF][4], const ConvIgemmParams& p, int row0, int col0,
+                                                   int lane, PixelAt&& pixel_at) {
+  half* y = static_cast<half*>(p.y);
+  const half* residual = static_cast<const half*>(p.residual);
+  float2 bias[kNF];
+#pragma unroll
+  for (int nf = 0; nf < kNF; ++nf) {
+    const int k = col0 + nf * 8 + (lane % 4) * 2;
+    bias[nf] = p.bias && k < p.k ? make_float2(p.bias[k], p.bias[k + 1]) : make_float2(0.0f, 0.0f);
+  }
+#pragma unroll
+  for (int mf = 0; mf < kMF; ++mf)
+#pragma unroll
+    for (int half_row = 0; half_row < 2; ++half_row) {
+      const OutputPixel pixel = pixel_at(row0 + mf * 16 + lane / 4 + half_row * 8);
+      if (!pixel.valid) continue;
+#pragma unroll
+      for (int nf = 0; nf < kNF; ++nf) {
+        const int k = col0 + nf * 8 + (lane % 4) * 2;
+        if (k >= p.k) continue;
+        const float v0 = activate_fast(p.activation, acc[mf][nf][half_row * 2] + bias[nf].x);
+        const float v1 = activate_fast(p.activation, acc[mf][nf][half_row * 2 + 1] + bias[nf].y);
+        float2 out = make_float2(v0, v1);
+        if (residual) {
+          const float2 rv = __half22float2(*reinterpret_cast<const __half2*>(residual + pixel.residual + k));
+          out.x += rv.x, out.y += rv.y;
+        }
+        *reinterpret_cast<__half2*>(y + pixel.y + k) = __float22half2_rn(out);
+      }
+    }
+}
+
+}  // namespace detstream::inference::cuda
