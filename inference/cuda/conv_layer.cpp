@@ -478,7 +478,7 @@ class ConvLayer final : public Layer {
       setup_direct(step, w);
       candidates.push_back({Implementation::kDirect});
     }
-    const bool cudnn_wanted = candidates.empty() || (forced != "igemm" && is_packed_nhwc(x) && is_packed_nhwc(y));
+    const bool cudnn_wanted = candidates.empty() || (forced != "igemm" && forced != "halo" && is_packed_nhwc(x) && is_packed_nhwc(y));
     if (cudnn_wanted && cudnn_applies(step) && setup_cudnn(x, y, shape, build)) candidates.push_back({Implementation::kCudnn});
     if (candidates.empty()) {
       throw CudaError(cudnn_failure_.empty() ? where_ + ": no convolution implementation for these layouts" : cudnn_failure_);
