@@ -27,6 +27,10 @@ constexpr HaloConfig kHalo[kConvHaloCount] = {
     {8, 16, 64, 64, 32, 1, 16, 3, "halo8x16n64"},   {8, 16, 32, 32, 32, 1, 16, 3, "halo8x16n32"},
     {8, 16, 16, 32, 16, 1, 16, 3, "halo8x16n16"},   {8, 8, 64, 32, 32, 1, 16, 3, "halo8x8n64"},
     {8, 8, 64, 32, 32, 2, 16, 2, "halo8x8n64s2"},   {8, 16, 32, 32, 32, 2, 16, 2, "halo8x16n32s2"},
+    // Two stages: 72 instead of 109 KB of shared memory, three CTAs (12 warps) per SM instead of
+    // two; the 64-channel layers have only 4 chunks to pipeline, and ncu showed their warps
+    // stalled on fixed-latency waits with 2 warps per scheduler.
+    {8, 16, 64, 64, 32, 1, 16, 2, "halo8x16n64x2"},  {8, 16, 32, 32, 32, 1, 16, 2, "halo8x16n32x2"},
 };
 
 // Shared-memory geometry of one stage: the input patch (pixels x BC channels, rows padded by 8

@@ -403,7 +403,7 @@ std::string CudaContext::describe() const {
     convs += layer->is_conv() ? 1 : 0;
     igemm += layer->tactic().rfind("igemm", 0) == 0 ? 1 : 0;
     split += layer->tactic().find("splitk") != std::string::npos ? 1 : 0;
-    direct += layer->tactic() == "direct" ? 1 : 0;
+    direct += layer->tactic().rfind("direct", 0) == 0 ? 1 : 0;
     halo += layer->tactic().rfind("halo", 0) == 0 ? 1 : 0;
   }
   const LoweringOptions& o = engine_.options();

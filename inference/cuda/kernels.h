@@ -124,7 +124,8 @@ void launch_conv_igemm(const ConvIgemmParams& params, int tile, int splits, cuda
 // Each CTA stages its output patch's input window once per channel chunk instead of gathering
 // every tap from global memory.
 enum ConvHaloVariant : int {
-  kHalo8x16n64 = 0, kHalo8x16n32, kHalo8x16n16, kHalo8x8n64, kHalo8x8n64s2, kHalo8x16n32s2, kConvHaloCount
+  kHalo8x16n64 = 0, kHalo8x16n32, kHalo8x16n16, kHalo8x8n64, kHalo8x8n64s2, kHalo8x16n32s2, kHalo8x16n64TwoStage,
+  kHalo8x16n32TwoStage, kConvHaloCount
 };
 const char* conv_halo_name(int variant);
 bool conv_halo_supported(const ConvIgemmParams& params, int variant);
@@ -149,5 +150,9 @@ struct ConvDirectParams {
 // Whether the direct kernel can run these sizes (shared memory holds the weights of one CTA).
 bool conv_direct_supported(int c, int k, int r, int s);
 void launch_conv_direct(const ConvDirectParams& params, cudaStream_t stream);
+// The same on tensor cores (conv_direct_mma.cu): the window (C*R*S <= 32) is one MMA's depth, K
+// is 16 or 32, and each CTA's input patch fits 48 KiB of shared memory.
+bool conv_direct_mma_supported(const ConvDirectParams& params);
+void launch_conv_direct_mma(const ConvDirectParams& params, cudaStream_t stream);
 
 }  // namespace detstream::inference::cuda
