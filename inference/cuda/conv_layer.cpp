@@ -7,15 +7,14 @@
 //   and a split-K count (split-K only where the output tiles alone do not fill the GPU);
 // - the halo-tile kernel (conv_halo.cu) for the 3x3 layers with padding 1 and stride 1 or 2 (C a
 //   multiple of 16): same operands and epilogue, each input window staged once per channel chunk;
-// - the direct kernels for few input channels, reading the input in any layout: on CUDA cores
-//   (conv_direct.cu) or with the window as one tensor-core MMA's depth (conv_direct_mma.cu);
+// - the direct kernel (conv_direct.cu) for few input channels, reading the input in any layout;
 // - cuDNN's convolution API (NHWC or NCHW; fp16 data on tensor cores with float accumulation, or
 //   fp32 with FMA math: no TF32), its algorithm found by cudnnFindConvolutionForwardAlgorithm,
 //   followed by one bias + activation epilogue kernel (and a residual add when there is one). (The legacy API is deprecated in cuDNN 9
 //   but shipped; its graph API with a fused epilogue is a later step.)
 // DETSTREAM_CUDA_CONV=cudnn|igemm|halo forces one where it applies (tests, comparisons; igemm
 // excludes the halo kernel, halo falls back to the implicit GEMM where it does not apply);
-// DETSTREAM_CUDA_HALO=name forces one halo-tile variant; DETSTREAM_CUDA_DIRECT=fma|mma one direct kernel;
+// DETSTREAM_CUDA_HALO=name forces one halo-tile variant;
 // DETSTREAM_CUDA_SPLIT_K=n forces the implicit GEMM's split count.
 // With a timing cache (timing_cache.h) a layer whose signature was timed before on this device
 // adopts the recorded tactic (cuDNN's algorithm included: no cudnnFind) instead of timing; forced
@@ -145,15 +144,6 @@ int forced_halo() {
   throw Error(std::string("DETSTREAM_CUDA_HALO=") + v + " is not a halo-tile variant (" + names + ")");
 }
 
-// DETSTREAM_CUDA_DIRECT=fma|mma keeps only that direct kernel; -1 when unset.
-int forced_direct() {
-  const char* v = std::getenv("DETSTREAM_CUDA_DIRECT");
-  if (!v || !*v) return -1;
-  if (std::string(v) == "fma") return 0;
-  if (std::string(v) == "mma") return 1;
-  throw Error(std::string("DETSTREAM_CUDA_DIRECT=") + v + " is not a direct kernel (fma, mma)");
-}
-
 // Values are stored in timing caches: append only.
 enum class Implementation { kCudnn, kIgemm, kDirect, kHalo };
 
@@ -222,7 +212,7 @@ class ConvLayer final : public Layer {
         const int splits = conv_igemm_effective_splits(igemm_, tile_, splits_);
         return std::string("igemm ") + conv_tile_name(tile_) + (splits > 1 ? " splitk " + std::to_string(splits) : "");
       }
-      case Implementation::kDirect: return tile_ == 1 ? "direct mma" : "direct";
+      case Implementation::kDirect: return "direct";
       case Implementation::kHalo: return conv_halo_name(tile_);
       case Implementation::kCudnn: break;
     }
@@ -260,7 +250,6 @@ class ConvLayer final : public Layer {
       p.y = y;
       p.w = static_cast<const float*>(direct_weights_.get());
       p.bias = has_bias_ ? static_cast<const float*>(bias_.get()) : nullptr;
-      if (tile_ == 1) return launch_conv_direct_mma(p, stream);
       launch_conv_direct(p, stream);
       return;
     }
@@ -463,8 +452,7 @@ class ConvLayer final : public Layer {
     const Shape& shape = w.shape();
     const std::string forced = forced_implementation();
     upload_weights(w);
-    const bool cached = build.timing_cache && forced.empty() && forced_split_k() == 0 && forced_tile() < 0 && forced_halo() < 0 &&
-                        forced_direct() < 0;
+    const bool cached = build.timing_cache && forced.empty() && forced_split_k() == 0 && forced_tile() < 0 && forced_halo() < 0;
     const std::string signature = cached ? tactic_signature(step, shape, build) : std::string();
     if (cached) {
       if (const std::optional<CachedTactic> hit = build.timing_cache->find(signature); hit && adopt_cached(*hit, step, w, build)) return;
@@ -488,9 +476,7 @@ class ConvLayer final : public Layer {
     }
     if (direct_applies(step, shape)) {
       setup_direct(step, w);
-      const int only = forced_direct();
-      if (only != 1) candidates.push_back({Implementation::kDirect, 0});
-      if (only != 0 && conv_direct_mma_supported(direct_)) candidates.push_back({Implementation::kDirect, 1});
+      candidates.push_back({Implementation::kDirect});
     }
     const bool cudnn_wanted = candidates.empty() || (forced != "igemm" && forced != "halo" && is_packed_nhwc(x) && is_packed_nhwc(y));
     if (cudnn_wanted && cudnn_applies(step) && setup_cudnn(x, y, shape, build)) candidates.push_back({Implementation::kCudnn});
@@ -580,8 +566,7 @@ class ConvLayer final : public Layer {
       case Implementation::kDirect:
         if (!direct_applies(step, shape)) return false;
         setup_direct(step, w);
-        if (t.tile == 1 && !conv_direct_mma_supported(direct_)) return false;
-        adopt({Implementation::kDirect, t.tile == 1 ? 1 : 0});
+        adopt({Implementation::kDirect});
         return true;
       case Implementation::kCudnn:
         if (!cudnn_applies(step) || t.cudnn_workspace > build.workspace_limit) return false;
@@ -611,7 +596,7 @@ class ConvLayer final : public Layer {
   ops::WindowGeometry geometry_;
   ops::Activation activation_ = ops::Activation::kNone;
   Implementation implementation_ = Implementation::kCudnn;
-  // The implicit GEMM's tactic; tile_ is the variant for kHalo, and 0 (CUDA cores) or 1 (MMA) for kDirect.
+  // The implicit GEMM's tactic; tile_ is the variant for kHalo.
   int tile_ = -1, splits_ = 1;
   ConvIgemmParams igemm_;
   ConvDirectParams direct_;

@@ -150,9 +150,5 @@ struct ConvDirectParams {
 // Whether the direct kernel can run these sizes (shared memory holds the weights of one CTA).
 bool conv_direct_supported(int c, int k, int r, int s);
 void launch_conv_direct(const ConvDirectParams& params, cudaStream_t stream);
-// The same on tensor cores (conv_direct_mma.cu): the window (C*R*S <= 32) is one MMA's depth, K
-// is 16 or 32, and each CTA's input patch fits 48 KiB of shared memory.
-bool conv_direct_mma_supported(const ConvDirectParams& params);
-void launch_conv_direct_mma(const ConvDirectParams& params, cudaStream_t stream);
 
 }  // namespace detstream::inference::cuda

@@ -166,50 +166,6 @@ TEST(CudaGpu, HaloTileConvolutionMatchesTheReference) {
   }
 }
 
-// Both direct kernels (DETSTREAM_CUDA_DIRECT=fma|mma) on stem-like layers read from the graph's
-// fp32 NCHW input: the 3x3 stride-2 stem at odd sizes and several images, K = 16 and 32, one
-// input channel, a 2x2 window over 4 channels (depth exactly 16), dilation 2, every activation.
-TEST(CudaGpu, DirectConvolutionMatchesTheReferenceOnTensorAndCudaCores) {
-  DETSTREAM_REQUIRE_CUDA_DEVICE();
-  const ScopedEnv env("DETSTREAM_CUDA_CONV", "igemm");  // no cuDNN candidate
-  struct Case {
-    std::int64_t n, c, h, w, k, kernel, stride, pad, dilation;
-    const char* activation;
-  };
-  const std::vector<Case> cases{{2, 3, 13, 11, 16, 3, 2, 1, 1, "silu"}, {1, 3, 7, 5, 32, 3, 1, 1, 1, "relu"},
-                                {3, 1, 9, 9, 16, 3, 2, 1, 1, ""},       {1, 4, 6, 8, 16, 2, 1, 0, 1, "sigmoid"},
-                                {1, 3, 12, 10, 16, 3, 1, 2, 2, "silu"}, {1, 3, 64, 48, 16, 3, 2, 1, 1, "silu"}};
-  for (const char* kernel : {"fma", "mma"}) {
-    const ScopedEnv kernel_env("DETSTREAM_CUDA_DIRECT", kernel);
-    for (const Case& k : cases) {
-      testing::TestGraph t;
-      const int x = t.input("x", {k.n, k.c, k.h, k.w});
-      const std::int64_t eff = (k.kernel - 1) * k.dilation + 1;
-      const Shape out{k.n, k.k, (k.h + 2 * k.pad - eff) / k.stride + 1, (k.w + 2 * k.pad - eff) / k.stride + 1};
-      Attributes a{{"kernel_shape", Attribute::of_ints({k.kernel, k.kernel})},
-                   {"strides", Attribute::of_ints({k.stride, k.stride})},
-                   {"pads", Attribute::of_ints({k.pad, k.pad, k.pad, k.pad})},
-                   {"dilations", Attribute::of_ints({k.dilation, k.dilation})}};
-      if (*k.activation) a["activation"] = Attribute::of_string(k.activation);
-      t.output(t.op("Conv", {x, t.random("w", {k.k, k.c, k.kernel, k.kernel}, 0.3f), t.random("b", {k.k})}, out, a));
-      const std::vector<Tensor> inputs{testing::random_tensor({k.n, k.c, k.h, k.w}, 4)};
-      const auto expected = testing::run_reference(t.graph, inputs);
-      ASSERT_TRUE(expected.has_value());
-      const Plan plan = testing::plan_for(cuda_backend(), t.graph, Precision::kFp16);
-      auto engine = cuda_backend().prepare(plan, 0);
-      auto context = engine->create_context();
-      const std::string where = std::string(kernel) + " n " + std::to_string(k.n) + " c " + std::to_string(k.c) + " " +
-                                std::to_string(k.h) + "x" + std::to_string(k.w) + " k " + std::to_string(k.k);
-      EXPECT_NE(cuda::describe_context(*context).find("1 direct"), std::string::npos) << where << ": " << cuda::describe_context(*context);
-      Tensor got(DataType::kFloat32, out);
-      const ConstTensorView in_view = inputs[0].view();
-      const TensorView out_view = got.view();
-      ASSERT_TRUE(context->execute({&in_view, 1}, {&out_view, 1}));
-      EXPECT_LT(rel_l2(got, (*expected)[0]), 2e-3) << where;
-    }
-  }
-}
-
 // The 16-byte MaxPool kernel with its unrolled 5x5 and 3x3 windows and a runtime window.
 TEST(CudaGpu, MaxPoolWindowsMatchTheReference) {
   DETSTREAM_REQUIRE_CUDA_DEVICE();
