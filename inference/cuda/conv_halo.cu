@@ -17,7 +17,8 @@ namespace detstream::inference::cuda {
 
 namespace {
 
-constexpr int kThreads = 128;  // four warps
+// Warps of a CTA: one per warp tile.
+__host__ __device__ constexpr int threads_of(int bm, int bn, int wm, int wn) { return (bm / wm) * (bn / wn) * 32; }
 
 struct HaloConfig {
   int th, tw, bn, warp_m, warp_n, stride, bc, stages;
@@ -31,6 +32,10 @@ constexpr HaloConfig kHalo[kConvHaloCount] = {
     // two; the 64-channel layers have only 4 chunks to pipeline, and ncu showed their warps
     // stalled on fixed-latency waits with 2 warps per scheduler.
     {8, 16, 64, 64, 32, 1, 16, 2, "halo8x16n64x2"},  {8, 16, 32, 32, 32, 1, 16, 2, "halo8x16n32x2"},
+    // Eight warps: 32x32 warp tiles over the same patch (more warps to hide the MMA's fixed
+    // latencies), or a 16x16 patch whose weights serve twice the pixels.
+    {8, 16, 64, 32, 32, 1, 16, 2, "halo8x16n64w8"},  {16, 16, 64, 64, 32, 1, 16, 2, "halo16x16n64"},
+    {8, 16, 64, 64, 32, 2, 16, 2, "halo8x16n64s2"},
 };
 
 // Shared-memory geometry of one stage: the input patch (pixels x BC channels, rows padded by 8
@@ -51,9 +56,9 @@ struct HaloTile {
 };
 
 template <int TH, int TW, int BN, int WM, int WN, int S, int BC, int STAGES>
-__global__ void __launch_bounds__(kThreads) conv_halo_kernel(ConvIgemmParams p) {
+__global__ void __launch_bounds__(threads_of(TH * TW, BN, WM, WN)) conv_halo_kernel(ConvIgemmParams p) {
   constexpr int BM = TH * TW;
-  static_assert((BM / WM) * (BN / WN) == kThreads / 32, "four warps per CTA");
+  constexpr int kThreads = threads_of(BM, BN, WM, WN);
   static_assert(WM % 16 == 0 && WN % 16 == 0 && BC % 16 == 0, "whole fragments");
   using Tile = HaloTile<TH, TW, BN, S, BC>;
   constexpr int kLdc = Tile::kLdc, kVectors = BC / 8;
@@ -165,7 +170,7 @@ void launch(const ConvIgemmParams& p, cudaStream_t stream) {
   const long long tiles = static_cast<long long>(p.n) * ((p.out_h + TH - 1) / TH) * ((p.out_w + TW - 1) / TW);
   const dim3 grid(static_cast<unsigned>(tiles), static_cast<unsigned>((p.k + BN - 1) / BN));
   const std::size_t shared = std::min(STAGES, p.c / BC) * kStageBytes;
-  launch_dependent(kernel, grid, kThreads, shared, stream, p);
+  launch_dependent(kernel, grid, threads_of(TH * TW, BN, WM, WN), shared, stream, p);
 }
 
 template <int T>
