@@ -4,9 +4,10 @@
 // into shared memory once, with the chunk's weights for all nine taps; the nine taps then read
 // their A fragments from that one tile at shifted rows. The implicit GEMM (conv_igemm.cu)
 // instead gathers every tap's rows from global memory: 9 copies and their address arithmetic per
-// input pixel, which ncu showed dominating its issue slots on YOLO's 3x3 layers (hmma pipe 8-21%
-// busy). Zero-filled copies outside the image are the padding. The epilogue is the implicit
-// GEMM's (conv_mma.cuh): bias, activation, residual, channel pairs at any pixel stride.
+// input pixel. On the H200 this halves the 16-channel 3x3 layers at batch 32 (86 -> 38 us) and
+// wins most 3x3 stride-1 layers by 5-20%. Zero-filled copies outside the image are the padding.
+// The epilogue is the implicit GEMM's (conv_mma.cuh): bias, activation, residual, channel pairs
+// at any pixel stride.
 #include <algorithm>
 #include <array>
 #include <utility>
@@ -22,20 +23,21 @@ __host__ __device__ constexpr int threads_of(int bm, int bn, int wm, int wn) { r
 
 struct HaloConfig {
   int th, tw, bn, warp_m, warp_n, stride, bc, stages;
+  int min_ctas;  // per SM, for the register cap (__launch_bounds__)
   const char* name;
 };
+// The variants that won the tactic timing on some yolov8n layer at batch 1 or 32 on an H200
+// (bench/cuda/logs/2026-12-02_s3pointwise_*); 8x8 patches, 3-stage 64-channel tiles and a 64-channel
+// stride-2 tile never did and were dropped. Two stages keep 3-4 CTAs per SM where the 64-channel
+// layers have only 4 channel chunks to pipeline; eight warps (32x32 warp tiles, or a 16x16 patch
+// whose weights serve twice the pixels) hide the MMA's fixed latencies that ncu showed stalling
+// 2 warps per scheduler.
 constexpr HaloConfig kHalo[kConvHaloCount] = {
-    {8, 16, 64, 64, 32, 1, 16, 3, "halo8x16n64"},   {8, 16, 32, 32, 32, 1, 16, 3, "halo8x16n32"},
-    {8, 16, 16, 32, 16, 1, 16, 3, "halo8x16n16"},   {8, 8, 64, 32, 32, 1, 16, 3, "halo8x8n64"},
-    {8, 8, 64, 32, 32, 2, 16, 2, "halo8x8n64s2"},   {8, 16, 32, 32, 32, 2, 16, 2, "halo8x16n32s2"},
-    // Two stages: 72 instead of 109 KB of shared memory, three CTAs (12 warps) per SM instead of
-    // two; the 64-channel layers have only 4 chunks to pipeline, and ncu showed their warps
-    // stalled on fixed-latency waits with 2 warps per scheduler.
-    {8, 16, 64, 64, 32, 1, 16, 2, "halo8x16n64x2"},  {8, 16, 32, 32, 32, 1, 16, 2, "halo8x16n32x2"},
-    // Eight warps: 32x32 warp tiles over the same patch (more warps to hide the MMA's fixed
-    // latencies), or a 16x16 patch whose weights serve twice the pixels.
-    {8, 16, 64, 32, 32, 1, 16, 2, "halo8x16n64w8"},  {16, 16, 64, 64, 32, 1, 16, 2, "halo16x16n64"},
-    {8, 16, 64, 64, 32, 2, 16, 2, "halo8x16n64s2"},
+    {8, 16, 16, 32, 16, 1, 16, 3, 1, "halo8x16n16"},    {8, 16, 32, 32, 32, 1, 16, 3, 1, "halo8x16n32"},
+    {8, 16, 32, 32, 32, 1, 16, 2, 1, "halo8x16n32x2"},  {8, 16, 64, 32, 32, 1, 16, 2, 1, "halo8x16n64w8"},
+    // 158 registers held it to one CTA (8 warps) per SM: ncu, 80x80 head conv at batch 32,
+    // 12.5% occupancy, tensor pipe 30% busy, stalled on fixed-latency waits. Capped for two.
+    {16, 16, 64, 64, 32, 1, 16, 2, 2, "halo16x16n64"},  {8, 16, 32, 32, 32, 2, 16, 2, 1, "halo8x16n32s2"},
 };
 
 // Shared-memory geometry of one stage: the input patch (pixels x BC channels, rows padded by 8
@@ -55,8 +57,8 @@ struct HaloTile {
   __device__ static constexpr int tap_slot(int r, int s) { return r * kPatchW + (S == 2 ? (s == 1 ? kEvenColumns : s / 2) : s); }
 };
 
-template <int TH, int TW, int BN, int WM, int WN, int S, int BC, int STAGES>
-__global__ void __launch_bounds__(threads_of(TH * TW, BN, WM, WN)) conv_halo_kernel(ConvIgemmParams p) {
+template <int TH, int TW, int BN, int WM, int WN, int S, int BC, int STAGES, int MIN_CTAS>
+__global__ void __launch_bounds__(threads_of(TH * TW, BN, WM, WN), MIN_CTAS) conv_halo_kernel(ConvIgemmParams p) {
   constexpr int BM = TH * TW;
   constexpr int kThreads = threads_of(BM, BN, WM, WN);
   static_assert(WM % 16 == 0 && WN % 16 == 0 && BC % 16 == 0, "whole fragments");
@@ -158,10 +160,10 @@ __global__ void __launch_bounds__(threads_of(TH * TW, BN, WM, WN)) conv_halo_ker
   });
 }
 
-template <int TH, int TW, int BN, int WM, int WN, int S, int BC, int STAGES>
+template <int TH, int TW, int BN, int WM, int WN, int S, int BC, int STAGES, int MIN_CTAS>
 void launch(const ConvIgemmParams& p, cudaStream_t stream) {
   constexpr std::size_t kStageBytes = static_cast<std::size_t>(HaloTile<TH, TW, BN, S, BC>::kStageHalves) * sizeof(half);
-  auto* kernel = conv_halo_kernel<TH, TW, BN, WM, WN, S, BC, STAGES>;
+  auto* kernel = conv_halo_kernel<TH, TW, BN, WM, WN, S, BC, STAGES, MIN_CTAS>;
   static const bool opted_in = [kernel] {  // above 48 KiB a kernel must ask for its shared memory
     DETSTREAM_CUDA_CHECK(cudaFuncSetAttribute(kernel, cudaFuncAttributeMaxDynamicSharedMemorySize, static_cast<int>(STAGES * kStageBytes)));
     return true;
@@ -176,7 +178,7 @@ void launch(const ConvIgemmParams& p, cudaStream_t stream) {
 template <int T>
 void launch_variant(const ConvIgemmParams& p, cudaStream_t stream) {
   constexpr HaloConfig c = kHalo[T];
-  launch<c.th, c.tw, c.bn, c.warp_m, c.warp_n, c.stride, c.bc, c.stages>(p, stream);
+  launch<c.th, c.tw, c.bn, c.warp_m, c.warp_n, c.stride, c.bc, c.stages, c.min_ctas>(p, stream);
 }
 
 template <int... T>

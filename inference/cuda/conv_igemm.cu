@@ -86,14 +86,25 @@ __global__ void __launch_bounds__(kThreads, min_resident_ctas(BM, BN, BK)) conv_
 
   // The output pixels whose input rows this thread loads, fixed over the whole depth; the
   // thread's column of 8 depth values (tid % kVectors) is fixed too.
+  // A 1x1, stride-1, unpadded layer over evenly spaced pixels reads output pixel m's input at
+  // m * x_sw, always inside the image: no divisions (ncu, a 1x1 layer at batch 32: 1,164
+  // instructions per warp for one k-tile, a quarter of them these divisions).
+  const bool pointwise = p.r == 1 && p.s == 1 && p.stride_h == 1 && p.stride_w == 1 && p.pad_h == 0 && p.pad_w == 0 &&
+                         p.h == p.out_h && p.w_in == p.out_w && p.x_sh == p.out_w * p.x_sw && p.x_sn == p.out_h * p.x_sh;
   long long a_base[kARows];
   int a_ih[kARows], a_iw[kARows];
 #pragma unroll
   for (int i = 0; i < kARows; ++i) {
     const int m = m0 + tid / kVectors + i * kRowsPerPass;
     const int mm = m < m_total ? m : 0;
+    if (pointwise) {
+      a_ih[i] = m < m_total ? 0 : -0x40000000;  // invalid rows never pass the bounds test
+      a_iw[i] = 0;
+      a_base[i] = mm * p.x_sw;
+      continue;
+    }
     const int ow = mm % p.out_w, t = mm / p.out_w, oh = t % p.out_h, n = t / p.out_h;
-    a_ih[i] = m < m_total ? oh * p.stride_h - p.pad_h : -0x40000000;  // invalid rows never pass the bounds test
+    a_ih[i] = m < m_total ? oh * p.stride_h - p.pad_h : -0x40000000;
     a_iw[i] = ow * p.stride_w - p.pad_w;
     a_base[i] = n * p.x_sn + static_cast<long long>(a_ih[i]) * p.x_sh + static_cast<long long>(a_iw[i]) * p.x_sw;
   }

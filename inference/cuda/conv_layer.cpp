@@ -7,16 +7,14 @@
 //   and a split-K count (split-K only where the output tiles alone do not fill the GPU);
 // - the halo-tile kernel (conv_halo.cu) for the 3x3 layers with padding 1 and stride 1 or 2 (C a
 //   multiple of 16): same operands and epilogue, each input window staged once per channel chunk;
-// - the pointwise kernel (conv_pointwise.cu) for 1x1 layers: a persistent GEMM streaming pixel
-//   tiles through one pipeline;
 // - the direct kernel (conv_direct.cu) for few input channels, reading the input in any layout;
 // - cuDNN's convolution API (NHWC or NCHW; fp16 data on tensor cores with float accumulation, or
 //   fp32 with FMA math: no TF32), its algorithm found by cudnnFindConvolutionForwardAlgorithm,
 //   followed by one bias + activation epilogue kernel (and a residual add when there is one). (The legacy API is deprecated in cuDNN 9
 //   but shipped; its graph API with a fused epilogue is a later step.)
-// DETSTREAM_CUDA_CONV=cudnn|igemm|halo|pointwise forces one where it applies (tests, comparisons;
-// igemm excludes the halo and pointwise kernels, halo and pointwise fall back to the implicit
-// GEMM where they do not apply); DETSTREAM_CUDA_HALO / DETSTREAM_CUDA_POINTWISE=name force a variant;
+// DETSTREAM_CUDA_CONV=cudnn|igemm|halo forces one where it applies (tests, comparisons; igemm
+// excludes the halo kernel, halo falls back to the implicit GEMM where it does not apply);
+// DETSTREAM_CUDA_HALO=name forces one halo-tile variant;
 // DETSTREAM_CUDA_SPLIT_K=n forces the implicit GEMM's split count.
 // With a timing cache (timing_cache.h) a layer whose signature was timed before on this device
 // adopts the recorded tactic (cuDNN's algorithm included: no cudnnFind) instead of timing; forced
@@ -122,9 +120,9 @@ int forced_split_k() {
 }
 
 // The variant an environment variable names (`what` lists the valid names in the error), -1 when
-// unset: DETSTREAM_CUDA_TILE=128x64x64 (a conv_tile_name), DETSTREAM_CUDA_HALO=halo8x16n64 (a
-// conv_halo_name), DETSTREAM_CUDA_POINTWISE=pw128x64 (a conv_pointwise_name) keep only that
-// variant of their kernel wherever it runs (tests of every variant); unset: chosen by timing.
+// unset: DETSTREAM_CUDA_TILE=128x64x64 (a conv_tile_name) and DETSTREAM_CUDA_HALO=halo8x16n64 (a
+// conv_halo_name) keep only that variant of their kernel wherever it runs (tests of every
+// variant); unset: chosen by timing.
 int forced_variant(const char* variable, int count, const char* (*name)(int), const char* what) {
   const char* v = std::getenv(variable);
   if (!v || !*v) return -1;
@@ -137,12 +135,9 @@ int forced_variant(const char* variable, int count, const char* (*name)(int), co
 }
 int forced_tile() { return forced_variant("DETSTREAM_CUDA_TILE", kConvTileCount, conv_tile_name, "tile of the implicit GEMM"); }
 int forced_halo() { return forced_variant("DETSTREAM_CUDA_HALO", kConvHaloCount, conv_halo_name, "halo-tile variant"); }
-int forced_pointwise() {
-  return forced_variant("DETSTREAM_CUDA_POINTWISE", kConvPointwiseCount, conv_pointwise_name, "pointwise variant");
-}
 
 // Values are stored in timing caches: append only.
-enum class Implementation { kCudnn, kIgemm, kDirect, kHalo, kPointwise };
+enum class Implementation { kCudnn, kIgemm, kDirect, kHalo };
 
 // Split-K counts tried for the implicit GEMM (each collapses to what the depth allows).
 constexpr int kSplitCandidates[] = {1, 2, 3, 4, 6, 8, 12, 16};
@@ -211,7 +206,6 @@ class ConvLayer final : public Layer {
       }
       case Implementation::kDirect: return "direct";
       case Implementation::kHalo: return conv_halo_name(tile_);
-      case Implementation::kPointwise: return conv_pointwise_name(tile_);
       case Implementation::kCudnn: break;
     }
     return "cudnn algo " + std::to_string(static_cast<int>(algorithm_));
@@ -232,15 +226,14 @@ class ConvLayer final : public Layer {
       launch_conv_igemm(p, tile_, splits_, stream);
       return;
     }
-    if (implementation_ == Implementation::kHalo || implementation_ == Implementation::kPointwise) {
+    if (implementation_ == Implementation::kHalo) {
       ConvIgemmParams p = igemm_;
       p.x = x;
       p.y = y;
       p.residual = residual;
       p.w = weights_.get();
       p.bias = has_bias_ ? static_cast<const float*>(bias_.get()) : nullptr;
-      if (implementation_ == Implementation::kHalo) return launch_conv_halo(p, tile_, stream);
-      return launch_conv_pointwise(p, tile_, stream);
+      return launch_conv_halo(p, tile_, stream);
     }
     if (implementation_ == Implementation::kDirect) {
       ConvDirectParams p = direct_;
@@ -436,17 +429,13 @@ class ConvLayer final : public Layer {
     return list;
   }
 
-  // The halo-tile and pointwise variants that apply (none while an implicit-GEMM tile or split is
-  // forced; only one family when `forced` names it).
-  std::vector<Candidate> special_candidates(const std::string& forced) const {
+  // The halo-tile variants that apply (none while an implicit-GEMM tile or split is forced).
+  std::vector<Candidate> halo_candidates() const {
     std::vector<Candidate> list;
     if (forced_tile() >= 0 || forced_split_k() > 0) return list;
-    const int only_halo = forced_halo(), only_pointwise = forced_pointwise();
-    for (int variant = 0; variant < kConvHaloCount && forced != "pointwise"; ++variant)
-      if ((only_halo < 0 || variant == only_halo) && conv_halo_supported(igemm_, variant)) list.push_back({Implementation::kHalo, variant});
-    for (int variant = 0; variant < kConvPointwiseCount && forced != "halo"; ++variant)
-      if ((only_pointwise < 0 || variant == only_pointwise) && conv_pointwise_supported(igemm_, variant))
-        list.push_back({Implementation::kPointwise, variant});
+    const int only = forced_halo();
+    for (int variant = 0; variant < kConvHaloCount; ++variant)
+      if ((only < 0 || variant == only) && conv_halo_supported(igemm_, variant)) list.push_back({Implementation::kHalo, variant});
     return list;
   }
 
@@ -454,8 +443,7 @@ class ConvLayer final : public Layer {
     const Shape& shape = w.shape();
     const std::string forced = forced_implementation();
     upload_weights(w);
-    const bool cached = build.timing_cache && forced.empty() && forced_split_k() == 0 && forced_tile() < 0 && forced_halo() < 0 &&
-                        forced_pointwise() < 0;
+    const bool cached = build.timing_cache && forced.empty() && forced_split_k() == 0 && forced_tile() < 0 && forced_halo() < 0;
     const std::string signature = cached ? tactic_signature(step, shape, build) : std::string();
     if (cached) {
       if (const std::optional<CachedTactic> hit = build.timing_cache->find(signature); hit && adopt_cached(*hit, step, w, build)) return;
@@ -471,8 +459,8 @@ class ConvLayer final : public Layer {
     std::vector<Candidate> candidates;
     if (igemm_applies(step, shape) && forced != "cudnn") {
       setup_igemm(step, shape);
-      if (forced != "igemm") candidates = special_candidates(forced);
-      if ((forced != "halo" && forced != "pointwise") || candidates.empty()) {
+      if (forced != "igemm") candidates = halo_candidates();
+      if (forced != "halo" || candidates.empty()) {
         const std::vector<Candidate> tiles = igemm_candidates(build);
         candidates.insert(candidates.end(), tiles.begin(), tiles.end());
       }
@@ -481,8 +469,7 @@ class ConvLayer final : public Layer {
       setup_direct(step, w);
       candidates.push_back({Implementation::kDirect});
     }
-    const bool cudnn_wanted =
-        candidates.empty() || (forced != "igemm" && forced != "halo" && forced != "pointwise" && is_packed_nhwc(x) && is_packed_nhwc(y));
+    const bool cudnn_wanted = candidates.empty() || (forced != "igemm" && forced != "halo" && is_packed_nhwc(x) && is_packed_nhwc(y));
     if (cudnn_wanted && cudnn_applies(step) && setup_cudnn(x, y, shape, build)) candidates.push_back({Implementation::kCudnn});
     if (candidates.empty()) {
       throw CudaError(cudnn_failure_.empty() ? where_ + ": no convolution implementation for these layouts" : cudnn_failure_);
@@ -525,7 +512,7 @@ class ConvLayer final : public Layer {
       for (std::size_t d = 0; d < ref.strides.size(); ++d) text << (d ? "," : "/") << ref.strides[d];
       text << ']';
     };
-    text << "conv" << (nhwc_ ? " nhwc" : " nchw") << " igemm-mma+halo2+pointwise";  // kernel generation: older timings do not apply
+    text << "conv" << (nhwc_ ? " nhwc" : " nchw") << " igemm-mma+halo2";  // kernel generation: older timings do not apply
     view("x", step.inputs[0]);
     view("y", step.output);
     if (has_residual_) view("r", step.inputs[1]);
@@ -562,16 +549,11 @@ class ConvLayer final : public Layer {
         adopt({Implementation::kIgemm, t.tile, t.splits});
         return true;
       case Implementation::kHalo:
-      case Implementation::kPointwise: {
         if (!igemm_applies(step, shape)) return false;
         setup_igemm(step, shape);
-        const auto implementation = static_cast<Implementation>(t.implementation);
-        const bool supported = implementation == Implementation::kHalo ? conv_halo_supported(igemm_, t.tile)
-                                                                        : conv_pointwise_supported(igemm_, t.tile);
-        if (!supported) return false;
-        adopt({implementation, t.tile});
+        if (!conv_halo_supported(igemm_, t.tile)) return false;
+        adopt({Implementation::kHalo, t.tile});
         return true;
-      }
       case Implementation::kDirect:
         if (!direct_applies(step, shape)) return false;
         setup_direct(step, w);
@@ -605,7 +587,7 @@ class ConvLayer final : public Layer {
   ops::WindowGeometry geometry_;
   ops::Activation activation_ = ops::Activation::kNone;
   Implementation implementation_ = Implementation::kCudnn;
-  // The implicit GEMM's tactic; tile_ is the variant for kHalo and kPointwise.
+  // The implicit GEMM's tactic; tile_ is the variant for kHalo.
   int tile_ = -1, splits_ = 1;
   ConvIgemmParams igemm_;
   ConvDirectParams direct_;

@@ -398,21 +398,19 @@ EnqueueTiming CudaContext::time(int warmup, int iterations) {
 }
 
 std::string CudaContext::describe() const {
-  std::size_t convs = 0, igemm = 0, split = 0, direct = 0, halo = 0, pointwise = 0;
+  std::size_t convs = 0, igemm = 0, split = 0, direct = 0, halo = 0;
   for (const auto& layer : engine_.layers()) {
     convs += layer->is_conv() ? 1 : 0;
     igemm += layer->tactic().rfind("igemm", 0) == 0 ? 1 : 0;
     split += layer->tactic().find("splitk") != std::string::npos ? 1 : 0;
     direct += layer->tactic().rfind("direct", 0) == 0 ? 1 : 0;
     halo += layer->tactic().rfind("halo", 0) == 0 ? 1 : 0;
-    pointwise += layer->tactic().rfind("pw", 0) == 0 ? 1 : 0;
   }
   const LoweringOptions& o = engine_.options();
   std::ostringstream text;
   text << "arena " << engine_.lowered().arena_bytes << " bytes, workspace " << engine_.workspace_bytes() << " bytes, "
        << engine_.layers().size() << " layers (" << convs << " convolutions: " << igemm << " implicit-GEMM kernel (" << split << " split-K), "
-       << halo << " halo-tile, " << pointwise << " pointwise, " << direct << " direct, " << convs - igemm - halo - pointwise - direct
-       << " cuDNN), layout "
+       << halo << " halo-tile, " << direct << " direct, " << convs - igemm - halo - direct << " cuDNN), layout "
        << (o.feature_nhwc ? "NHWC" : "NCHW") << ", concat in place " << (o.concat_in_place ? "on" : "off")
        << ", strided conv " << (o.conv_strided_input ? "on" : "off") << ", CUDA graph "
        << (graph_note_.empty() ? (graph_enabled_ ? "not captured yet" : "off") : graph_note_) << " on "

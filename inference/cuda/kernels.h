@@ -124,23 +124,11 @@ void launch_conv_igemm(const ConvIgemmParams& params, int tile, int splits, cuda
 // Each CTA stages its output patch's input window once per channel chunk instead of gathering
 // every tap from global memory.
 enum ConvHaloVariant : int {
-  kHalo8x16n64 = 0, kHalo8x16n32, kHalo8x16n16, kHalo8x8n64, kHalo8x8n64s2, kHalo8x16n32s2, kHalo8x16n64TwoStage,
-  kHalo8x16n32TwoStage, kHalo8x16n64EightWarps, kHalo16x16n64, kHalo8x16n64s2, kConvHaloCount
+  kHalo8x16n16 = 0, kHalo8x16n32, kHalo8x16n32TwoStage, kHalo8x16n64EightWarps, kHalo16x16n64, kHalo8x16n32s2, kConvHaloCount
 };
 const char* conv_halo_name(int variant);
 bool conv_halo_supported(const ConvIgemmParams& params, int variant);
 void launch_conv_halo(const ConvIgemmParams& params, int variant, cudaStream_t stream);
-
-// Pointwise convolution (conv_pointwise.cu): 1x1, stride 1, no padding, C a multiple of the
-// variant's depth chunk (32, or 16 for the k16 ones), pixels evenly spaced in x, y and the
-// residual. A persistent GEMM: each CTA streams many pixel tiles through one pipeline.
-enum ConvPointwiseVariant : int {
-  kPointwise128x64 = 0, kPointwise128x32, kPointwise128x16, kPointwise64x64, kPointwise128x64k16, kPointwise128x32k16,
-  kConvPointwiseCount
-};
-const char* conv_pointwise_name(int variant);
-bool conv_pointwise_supported(const ConvIgemmParams& params, int variant);
-void launch_conv_pointwise(const ConvIgemmParams& params, int variant, cudaStream_t stream);
 
 // Direct convolution for few input channels (the stem: C = 3), straight from the graph's input
 // in any layout and float type (fp32 NCHW, so no conversion copy runs before it), to NHWC fp16

@@ -52,8 +52,7 @@ TEST(CudaGpu, MiniYoloMatchesTheCpuInFp32AndFp16UnderEveryLoweringOption) {
       const std::vector<std::pair<const char*, const char*>> variants{
           {"DETSTREAM_CUDA_DEFAULTS", "1"}, {"DETSTREAM_CUDA_STRIDED_CONV", "0"}, {"DETSTREAM_CUDA_LAYOUT", "nchw"},
           {"DETSTREAM_CUDA_CONCAT_IN_PLACE", "0"}, {"DETSTREAM_CUDA_GRAPH", "0"}, {"DETSTREAM_CUDA_CONV", "cudnn"},
-          {"DETSTREAM_CUDA_CONV", "igemm"}, {"DETSTREAM_CUDA_CONV", "halo"}, {"DETSTREAM_CUDA_CONV", "pointwise"},
-          {"DETSTREAM_CUDA_SPLIT_K", "3"}, {"DETSTREAM_CUDA_FUSE_ADD", "0"},
+          {"DETSTREAM_CUDA_CONV", "igemm"}, {"DETSTREAM_CUDA_CONV", "halo"}, {"DETSTREAM_CUDA_SPLIT_K", "3"}, {"DETSTREAM_CUDA_FUSE_ADD", "0"},
           {"DETSTREAM_CUDA_DIRECT_CONV", "0"}};
       for (const auto& [name, value] : variants) {
         const ScopedEnv env(name, value);
@@ -163,59 +162,6 @@ TEST(CudaGpu, HaloTileConvolutionMatchesTheReference) {
       const TensorView out_view = got.view();
       ASSERT_TRUE(context->execute({&in_view, 1}, {&out_view, 1}));
       EXPECT_LT(rel_l2(got, (*expected)[0]), 2e-3) << where;
-    }
-  }
-}
-
-// Every pointwise variant (DETSTREAM_CUDA_POINTWISE) on 1x1 layers: fewer pixels than one tile,
-// pixel counts that leave a partial last tile and more tiles than the persistent grid holds (so
-// CTAs walk several), C from one chunk to many (16, 48, 96, 256: the k16 variants only where
-// 32 does not divide), K below, equal to and above the column block (2, 24, 64, 136), every
-// activation, and a residual (y = silu(conv) + x).
-TEST(CudaGpu, PointwiseConvolutionMatchesTheReference) {
-  DETSTREAM_REQUIRE_CUDA_DEVICE();
-  const ScopedEnv env("DETSTREAM_CUDA_CONV", "pointwise");
-  struct Case {
-    std::int64_t n, c, h, w, k;
-    const char* activation;
-    bool residual;
-  };
-  const std::vector<Case> cases{{1, 32, 3, 5, 24, "silu", false},    {2, 64, 13, 11, 136, "relu", false},
-                                {3, 96, 40, 40, 64, "", false},      {1, 256, 9, 7, 2, "sigmoid", false},
-                                {2, 48, 20, 20, 16, "silu", false},  {4, 64, 60, 60, 64, "silu", true}};
-  for (int variant = 0; variant < cuda::kConvPointwiseCount; ++variant) {
-    const ScopedEnv variant_env("DETSTREAM_CUDA_POINTWISE", cuda::conv_pointwise_name(variant));
-    const std::int64_t chunk = std::string(cuda::conv_pointwise_name(variant)).find("k16") != std::string::npos ? 16 : 32;
-    for (const Case& k : cases) {
-      if (k.c % chunk != 0) continue;
-      testing::TestGraph t;
-      const int x = t.input("x", {k.n, k.c, k.h, k.w});
-      Attributes a{{"kernel_shape", Attribute::of_ints({1, 1})}};
-      if (*k.activation) a["activation"] = Attribute::of_string(k.activation);
-      const std::int64_t k_out = k.residual ? k.c : k.k;
-      const Shape out{k.n, k_out, k.h, k.w};
-      int y = t.op("Conv", {x, t.random("w", {k_out, k.c, 1, 1}, 0.3f), t.random("b", {k_out})}, out, a);
-      if (k.residual) y = t.op("Add", {y, x}, out);
-      t.output(y);
-      const std::vector<Tensor> inputs{testing::random_tensor({k.n, k.c, k.h, k.w}, 4)};
-      const auto expected = testing::run_reference(t.graph, inputs);
-      ASSERT_TRUE(expected.has_value());
-      const Plan plan = testing::plan_for(cuda_backend(), t.graph, Precision::kFp16);
-      auto engine = cuda_backend().prepare(plan, 0);
-      auto context = engine->create_context();
-      const std::string where = std::string(cuda::conv_pointwise_name(variant)) + " n " + std::to_string(k.n) + " c " +
-                                std::to_string(k.c) + " " + std::to_string(k.h) + "x" + std::to_string(k.w) + " k " +
-                                std::to_string(k_out) + (k.residual ? " residual" : "");
-      EXPECT_NE(cuda::describe_context(*context).find("1 pointwise"), std::string::npos) << where << ": " << cuda::describe_context(*context);
-      Tensor got(DataType::kFloat32, out);
-      const ConstTensorView in_view = inputs[0].view();
-      const TensorView out_view = got.view();
-      ASSERT_TRUE(context->execute({&in_view, 1}, {&out_view, 1}));
-      EXPECT_LT(rel_l2(got, (*expected)[0]), 2e-3) << where;
-      Tensor again(DataType::kFloat32, out);  // replays walk the same tiles
-      const TensorView again_view = again.view();
-      ASSERT_TRUE(context->execute({&in_view, 1}, {&again_view, 1}));
-      EXPECT_EQ(std::memcmp(again.data<float>(), got.data<float>(), static_cast<std::size_t>(got.count()) * sizeof(float)), 0) << where;
     }
   }
 }
