@@ -5,6 +5,7 @@
 #include "inference/core/error.h"
 #include "inference/cuda/cuda_check.h"
 #include "inference/cuda/cuda_engine.h"
+#include "inference/cuda/head_fusion.h"
 #include "inference/ops/conv_geometry.h"
 
 namespace detstream::inference {
@@ -105,7 +106,7 @@ std::string implementation_for(const Graph& graph, const Node& node) {
     const Shape& w = graph.value(node.inputs[1]).shape;
     const ops::WindowGeometry g = ops::resolve_window(node, x, {w[2], w[3]}, false);
     require(g.pads_begin == g.pads_end, graph, node, "asymmetric padding is not supported by cuDNN");
-    return "cuda.cudnn_conv";
+    return "cuda.conv";  // the kernel and its tile are chosen per layer at prepare(), by timing
   }
   if (is_one_of(op, {"Add", "Sub", "Mul", "Div", "Sigmoid", "Relu"})) return "cuda.kernel.elementwise";
   if (op == "MaxPool") {
@@ -170,8 +171,13 @@ class CudaBackend final : public Backend {
     if (!cuda::device_available(&why)) throw Error("the cuda backend cannot build here: " + why);
   }
 
+  // The detection head's tail runs as one kernel where the lowering will fuse it: its nodes say
+  // so (inspect, build), instead of naming the per-node kernels that would not run.
   void assign(Graph& graph, Precision) const override {
     for (Node& node : graph.nodes) node.impl = implementation_for(graph, node);
+    if (!cuda::lowering_options_from_environment().fuse_detect_head) return;
+    for (const cuda::DetectHead& head : cuda::find_detect_heads(graph))
+      for (int node : head.nodes) graph.nodes[static_cast<std::size_t>(node)].impl = "cuda.detect_head (fused)";
   }
 
   std::unique_ptr<BackendEngine> prepare(const Plan& plan, int) const override {

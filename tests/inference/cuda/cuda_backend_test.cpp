@@ -37,7 +37,7 @@ TEST(CudaBackend, AssignNamesAnImplementationForEveryNodeOfTheMiniYolo) {
   for (const Node& node : g.nodes) {
     EXPECT_EQ(node.impl.rfind("cuda.", 0), 0u) << node.name << " got '" << node.impl << "'";
     if (node.op_type == "Conv") {
-      EXPECT_EQ(node.impl, "cuda.cudnn_conv");
+      EXPECT_EQ(node.impl, "cuda.conv");
     }
   }
 }

@@ -135,6 +135,27 @@ TEST_P(CudaHeadFusionModel, LoweringReplacesTheTailByOneStepAndKeepsTheOutputBin
   }
 }
 
+// What `inspect` and `build` print: the tail's nodes name the fused kernel, every other node its
+// own; with the fusion switched off (DETSTREAM_CUDA_FUSE_HEAD=0) no node does.
+TEST_P(CudaHeadFusionModel, AssignNamesTheFusedKernelForTheTailOnly) {
+  const ModelCase c = GetParam();
+  DETSTREAM_REQUIRE_SHARED(model, std::string("models/") + c.model);
+  if (!c.cuda_runs)
+    GTEST_SKIP() << "\n\n*** SKIPPED: " << c.model << " has ops the cuda backend does not run (attention MatMul) ***\n";
+  Graph g = passed_graph(model, c.batch);
+  const auto head = match_detect_head(g, output_concat(g));
+  ASSERT_TRUE(head.has_value());
+  cuda_backend().assign(g, Precision::kFp16);
+  for (std::size_t n = 0; n < g.nodes.size(); ++n) {
+    const bool in_tail = std::binary_search(head->nodes.begin(), head->nodes.end(), static_cast<int>(n));
+    EXPECT_EQ(g.nodes[n].impl == "cuda.detect_head (fused)", in_tail) << g.nodes[n].name << ": " << g.nodes[n].impl;
+  }
+  setenv("DETSTREAM_CUDA_FUSE_HEAD", "0", 1);
+  cuda_backend().assign(g, Precision::kFp16);
+  unsetenv("DETSTREAM_CUDA_FUSE_HEAD");
+  for (const Node& node : g.nodes) EXPECT_NE(node.impl, "cuda.detect_head (fused)") << node.name;
+}
+
 INSTANTIATE_TEST_SUITE_P(SharedModels, CudaHeadFusionModel,
                          ::testing::Values(ModelCase{"yolov8n.onnx", 1, 80, 80},
                                            ModelCase{"yolov8n_320.onnx", 1, 40, 80},
