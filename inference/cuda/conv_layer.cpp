@@ -120,7 +120,7 @@ int forced_split_k() {
 }
 
 // The variant an environment variable names (`what` lists the valid names in the error), -1 when
-// unset: DETSTREAM_CUDA_TILE=128x64x64 (a conv_tile_name) and DETSTREAM_CUDA_HALO=halo8x16n64 (a
+// unset: DETSTREAM_CUDA_TILE=128x64x64 (a conv_tile_name) and DETSTREAM_CUDA_HALO=halo16x16n64 (a
 // conv_halo_name) keep only that variant of their kernel wherever it runs (tests of every
 // variant); unset: chosen by timing.
 int forced_variant(const char* variable, int count, const char* (*name)(int), const char* what) {
