@@ -104,12 +104,7 @@ __global__ void __launch_bounds__(threads_of(TH * TW, BN, WM, WN), MIN_CTAS) con
   };
 
   float acc[kMF][kNF][4];
-#pragma unroll
-  for (int i = 0; i < kMF; ++i)
-#pragma unroll
-    for (int j = 0; j < kNF; ++j)
-#pragma unroll
-      for (int e = 0; e < 4; ++e) acc[i][j][e] = 0.0f;
+  zero_accumulators(acc);
 
 #pragma unroll
   for (int s = 0; s < STAGES - 1; ++s) {
@@ -145,10 +140,7 @@ __global__ void __launch_bounds__(threads_of(TH * TW, BN, WM, WN), MIN_CTAS) con
           for (int f = 0; f < kMF; ++f) ldmatrix_x4(a[f], patch + (a_slot[f] + Tile::tap_slot(r, s)) * kLdc + ks + a_col);
 #pragma unroll
           for (int f = 0; f < kNF / 2; ++f) ldmatrix_x4(b[f], weights + ((r * 3 + s) * BN + b_row + f * 16) * kLdc + ks + b_col);
-#pragma unroll
-          for (int mf = 0; mf < kMF; ++mf)
-#pragma unroll
-            for (int nf = 0; nf < kNF; ++nf) mma_16816(acc[mf][nf], a[mf], b[nf / 2][(nf % 2) * 2], b[nf / 2][(nf % 2) * 2 + 1]);
+          mma_warp_tile(acc, a, b);
         }
   }
   cp_async_wait<0>();

@@ -139,12 +139,7 @@ __global__ void __launch_bounds__(kThreads, min_resident_ctas(BM, BN, BK)) conv_
   };
 
   float acc[kMF][kNF][4];
-#pragma unroll
-  for (int i = 0; i < kMF; ++i)
-#pragma unroll
-    for (int j = 0; j < kNF; ++j)
-#pragma unroll
-      for (int e = 0; e < 4; ++e) acc[i][j][e] = 0.0f;
+  zero_accumulators(acc);
 
 #pragma unroll
   for (int s = 0; s < STAGES - 1; ++s) {
@@ -170,10 +165,7 @@ __global__ void __launch_bounds__(kThreads, min_resident_ctas(BM, BN, BK)) conv_
       for (int f = 0; f < kMF; ++f) ldmatrix_x4(a[f], as + (a_row + f * 16) * kLds + ks + a_col);
 #pragma unroll
       for (int f = 0; f < kNF / 2; ++f) ldmatrix_x4(b[f], bs + (b_row + f * 16) * kLds + ks + b_col);
-#pragma unroll
-      for (int mf = 0; mf < kMF; ++mf)
-#pragma unroll
-        for (int nf = 0; nf < kNF; ++nf) mma_16816(acc[mf][nf], a[mf], b[nf / 2][(nf % 2) * 2], b[nf / 2][(nf % 2) * 2 + 1]);
+      mma_warp_tile(acc, a, b);
     }
   }
   cp_async_wait<0>();

@@ -214,26 +214,17 @@ class ConvLayer final : public Layer {
  private:
   void run(cudaStream_t stream, cudnnHandle_t handle, const void* x, const void* residual, void* y, void* workspace,
            unsigned* counters) const {
-    if (implementation_ == Implementation::kIgemm) {
-      ConvIgemmParams p = igemm_;
+    if (implementation_ == Implementation::kIgemm || implementation_ == Implementation::kHalo) {
+      ConvIgemmParams p = igemm_;  // the halo kernel takes the same operands (no split-K scratch)
       p.x = x;
       p.y = y;
       p.residual = residual;
       p.w = weights_.get();
       p.bias = has_bias_ ? static_cast<const float*>(bias_.get()) : nullptr;
+      if (implementation_ == Implementation::kHalo) return launch_conv_halo(p, tile_, stream);
       p.partials = static_cast<float*>(workspace);
       p.tile_counters = counters;
-      launch_conv_igemm(p, tile_, splits_, stream);
-      return;
-    }
-    if (implementation_ == Implementation::kHalo) {
-      ConvIgemmParams p = igemm_;
-      p.x = x;
-      p.y = y;
-      p.residual = residual;
-      p.w = weights_.get();
-      p.bias = has_bias_ ? static_cast<const float*>(bias_.get()) : nullptr;
-      return launch_conv_halo(p, tile_, stream);
+      return launch_conv_igemm(p, tile_, splits_, stream);
     }
     if (implementation_ == Implementation::kDirect) {
       ConvDirectParams p = direct_;

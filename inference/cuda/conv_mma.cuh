@@ -35,6 +35,26 @@ __device__ __forceinline__ void mma_16816(float (&d)[4], const unsigned (&a)[4],
       : "r"(a[0]), "r"(a[1]), "r"(a[2]), "r"(a[3]), "r"(b0), "r"(b1));
 }
 
+template <int kMF, int kNF>
+__device__ __forceinline__ void zero_accumulators(float (&acc)[kMF][kNF][4]) {
+#pragma unroll
+  for (int i = 0; i < kMF; ++i)
+#pragma unroll
+    for (int j = 0; j < kNF; ++j)
+#pragma unroll
+      for (int e = 0; e < 4; ++e) acc[i][j][e] = 0.0f;
+}
+
+// One k16 step of a warp's kMF x kNF fragments: a[mf] from ldmatrix_x4 over 16 rows; b[f] from
+// ldmatrix_x4 over 16 output channels, registers 0-1 for the first n8 fragment, 2-3 the second.
+template <int kMF, int kNF>
+__device__ __forceinline__ void mma_warp_tile(float (&acc)[kMF][kNF][4], const unsigned (&a)[kMF][4], const unsigned (&b)[kNF / 2][4]) {
+#pragma unroll
+  for (int mf = 0; mf < kMF; ++mf)
+#pragma unroll
+    for (int nf = 0; nf < kNF; ++nf) mma_16816(acc[mf][nf], a[mf], b[nf / 2][(nf % 2) * 2], b[nf / 2][(nf % 2) * 2 + 1]);
+}
+
 // Where one output pixel (a GEMM row) goes: its offsets in y and in the residual (elements).
 struct OutputPixel {
   bool valid;

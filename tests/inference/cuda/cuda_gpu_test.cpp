@@ -42,6 +42,23 @@ class ScopedEnv {
   const char* name_;
 };
 
+// Runs a one-input graph in fp16 on the cuda backend into `got` (shaped like the output) and, when
+// given, a second time into `again`; the context's description must contain `kernel` (e.g.
+// "1 halo-tile": the layer ran on the kernel under test).
+void run_fp16(const Graph& g, const Tensor& input, const std::string& kernel, const std::string& where, Tensor& got,
+              Tensor* again = nullptr) {
+  const Plan plan = testing::plan_for(cuda_backend(), g, Precision::kFp16);
+  auto engine = cuda_backend().prepare(plan, 0);
+  auto context = engine->create_context();
+  EXPECT_NE(cuda::describe_context(*context).find(kernel), std::string::npos) << where << ": " << cuda::describe_context(*context);
+  const ConstTensorView in_view = input.view();
+  const TensorView out_view = got.view();
+  ASSERT_TRUE(context->execute({&in_view, 1}, {&out_view, 1}));
+  if (!again) return;
+  const TensorView again_view = again->view();
+  ASSERT_TRUE(context->execute({&in_view, 1}, {&again_view, 1}));
+}
+
 TEST(CudaGpu, MiniYoloMatchesTheCpuInFp32AndFp16UnderEveryLoweringOption) {
   DETSTREAM_REQUIRE_CUDA_DEVICE();
   for (std::int64_t width : {1, 8})
@@ -96,20 +113,12 @@ TEST(CudaGpu, ImplicitGemmConvolutionMatchesTheReferenceOnOddGeometries) {
     const std::vector<Tensor> inputs{testing::random_tensor({k.n, k.c, k.h, k.w}, 4)};
     const auto expected = testing::run_reference(t.graph, inputs);
     ASSERT_TRUE(expected.has_value());
-    const Plan plan = testing::plan_for(cuda_backend(), t.graph, Precision::kFp16);
-    auto engine = cuda_backend().prepare(plan, 0);
-    auto context = engine->create_context();
-    EXPECT_NE(cuda::describe_context(*context).find("1 implicit-GEMM"), std::string::npos) << cuda::describe_context(*context);
-    Tensor got(DataType::kFloat32, out);
-    const ConstTensorView in_view = inputs[0].view();
-    const TensorView out_view = got.view();
-    ASSERT_TRUE(context->execute({&in_view, 1}, {&out_view, 1}));
-    EXPECT_LT(rel_l2(got, (*expected)[0]), 2e-3) << "n " << k.n << " c " << k.c << " k " << k.k << " kernel " << k.kernel
-                                                 << " split-K " << split << " tile " << cuda::conv_tile_name(tile);
+    const std::string where = "n " + std::to_string(k.n) + " c " + std::to_string(k.c) + " k " + std::to_string(k.k) +
+                              " kernel " + std::to_string(k.kernel) + " split-K " + split + " tile " + cuda::conv_tile_name(tile);
     // Replays reuse the split-K counters: a second run must give the same numbers.
-    Tensor again(DataType::kFloat32, out);
-    const TensorView again_view = again.view();
-    ASSERT_TRUE(context->execute({&in_view, 1}, {&again_view, 1}));
+    Tensor got(DataType::kFloat32, out), again(DataType::kFloat32, out);
+    ASSERT_NO_FATAL_FAILURE(run_fp16(t.graph, inputs[0], "1 implicit-GEMM", where, got, &again));
+    EXPECT_LT(rel_l2(got, (*expected)[0]), 2e-3) << where;
     EXPECT_EQ(std::memcmp(again.data<float>(), got.data<float>(), static_cast<std::size_t>(got.count()) * sizeof(float)), 0);
   }
   }
@@ -138,29 +147,22 @@ TEST(CudaGpu, HaloTileConvolutionMatchesTheReference) {
       if (k.residual && stride != 1) continue;
       testing::TestGraph t;
       const int x = t.input("x", {k.n, k.c, k.h, k.w});
-      const Shape out{k.n, k.k, (k.h - 1) / stride + 1, (k.w - 1) / stride + 1};
       Attributes a{{"kernel_shape", Attribute::of_ints({3, 3})}, {"strides", Attribute::of_ints({stride, stride})},
                    {"pads", Attribute::of_ints({1, 1, 1, 1})}};
       if (*k.activation) a["activation"] = Attribute::of_string(k.activation);
       const std::int64_t k_out = k.residual ? k.c : k.k;
-      const Shape conv_out{k.n, k_out, out[2], out[3]};
+      const Shape conv_out{k.n, k_out, (k.h - 1) / stride + 1, (k.w - 1) / stride + 1};
       int y = t.op("Conv", {x, t.random("w", {k_out, k.c, 3, 3}, 0.3f), t.random("b", {k_out})}, conv_out, a);
       if (k.residual) y = t.op("Add", {y, x}, conv_out);
       t.output(y);
       const std::vector<Tensor> inputs{testing::random_tensor({k.n, k.c, k.h, k.w}, 4)};
       const auto expected = testing::run_reference(t.graph, inputs);
       ASSERT_TRUE(expected.has_value());
-      const Plan plan = testing::plan_for(cuda_backend(), t.graph, Precision::kFp16);
-      auto engine = cuda_backend().prepare(plan, 0);
-      auto context = engine->create_context();
       const std::string where = std::string(cuda::conv_halo_name(variant)) + " n " + std::to_string(k.n) + " c " +
                                 std::to_string(k.c) + " " + std::to_string(k.h) + "x" + std::to_string(k.w) + " k " +
                                 std::to_string(k_out) + (k.residual ? " residual" : "");
-      EXPECT_NE(cuda::describe_context(*context).find("1 halo-tile"), std::string::npos) << where << ": " << cuda::describe_context(*context);
       Tensor got(DataType::kFloat32, conv_out);
-      const ConstTensorView in_view = inputs[0].view();
-      const TensorView out_view = got.view();
-      ASSERT_TRUE(context->execute({&in_view, 1}, {&out_view, 1}));
+      ASSERT_NO_FATAL_FAILURE(run_fp16(t.graph, inputs[0], "1 halo-tile", where, got));
       EXPECT_LT(rel_l2(got, (*expected)[0]), 2e-3) << where;
     }
   }
