@@ -24,6 +24,7 @@ __host__ __device__ constexpr int threads_of(int bm, int bn, int wm, int wn) { r
 struct HaloConfig {
   int th, tw, bn, warp_m, warp_n, stride, bc, stages;
   int min_ctas;  // per SM, for the register cap (__launch_bounds__)
+  bool stream;   // conv_halo_stream_kernel: C == BC, weights kept, patches streamed
   const char* name;
 };
 // The variants that won the tactic timing on some yolov8n layer at batch 1 or 32 on an H200
@@ -33,11 +34,14 @@ struct HaloConfig {
 // whose weights serve twice the pixels) hide the MMA's fixed latencies that ncu showed stalling
 // 2 warps per scheduler.
 constexpr HaloConfig kHalo[kConvHaloCount] = {
-    {8, 16, 16, 32, 16, 1, 16, 3, 1, "halo8x16n16"},    {8, 16, 32, 32, 32, 1, 16, 3, 1, "halo8x16n32"},
-    {8, 16, 32, 32, 32, 1, 16, 2, 1, "halo8x16n32x2"},  {8, 16, 64, 32, 32, 1, 16, 2, 1, "halo8x16n64w8"},
+    {8, 16, 16, 32, 16, 1, 16, 3, 1, false, "halo8x16n16"},    {8, 16, 32, 32, 32, 1, 16, 3, 1, false, "halo8x16n32"},
+    {8, 16, 32, 32, 32, 1, 16, 2, 1, false, "halo8x16n32x2"},  {8, 16, 64, 32, 32, 1, 16, 2, 1, false, "halo8x16n64w8"},
     // 158 registers held it to one CTA (8 warps) per SM: ncu, 80x80 head conv at batch 32,
     // 12.5% occupancy, tensor pipe 30% busy, stalled on fixed-latency waits. Capped for two.
-    {16, 16, 64, 64, 32, 1, 16, 2, 2, "halo16x16n64"},  {8, 16, 32, 32, 32, 2, 16, 2, 1, "halo8x16n32s2"},
+    {16, 16, 64, 64, 32, 1, 16, 2, 2, false, "halo16x16n64"},  {8, 16, 32, 32, 32, 2, 16, 2, 1, false, "halo8x16n32s2"},
+    // The 16-channel layers have one chunk: without streaming, a CTA loads, multiplies and
+    // stores with nothing in flight to overlap (batch 32: 45-72 us against 15-45 us of bytes).
+    {8, 16, 16, 32, 16, 1, 16, 3, 1, true, "halo8x16n16stream"}, {8, 16, 32, 32, 32, 2, 16, 2, 1, true, "halo8x16n32s2stream"},
 };
 
 // Shared-memory geometry of one stage: the input patch (pixels x BC channels, rows padded by 8
@@ -51,84 +55,86 @@ struct HaloTile {
   static constexpr int kLdc = BC + 8;
   static constexpr int kEvenColumns = (kPatchW + 1) / 2;
   static constexpr int kPatchHalves = kPatchH * kPatchW * kLdc;
-  static constexpr int kStageHalves = kPatchHalves + 9 * BN * kLdc;
+  static constexpr int kWeightHalves = 9 * BN * kLdc;
+  static constexpr int kStageHalves = kPatchHalves + kWeightHalves;
   __device__ static constexpr int column_slot(int px) { return S == 2 ? (px & 1) * kEvenColumns + (px >> 1) : px; }
   // Offset of tap (r, s) from an output pixel's (0, 0) tap, in patch rows.
   __device__ static constexpr int tap_slot(int r, int s) { return r * kPatchW + (S == 2 ? (s == 1 ? kEvenColumns : s / 2) : s); }
 };
 
-template <int TH, int TW, int BN, int WM, int WN, int S, int BC, int STAGES, int MIN_CTAS>
-__global__ void __launch_bounds__(threads_of(TH * TW, BN, WM, WN), MIN_CTAS) conv_halo_kernel(ConvIgemmParams p) {
-  constexpr int BM = TH * TW;
-  constexpr int kThreads = threads_of(BM, BN, WM, WN);
-  static_assert(WM % 16 == 0 && WN % 16 == 0 && BC % 16 == 0, "whole fragments");
+// What a CTA does with one patch, shared by both kernels: stage its input window and the
+// weights in shared memory, multiply the nine taps, store the epilogue.
+template <int TH, int TW, int BN, int WM, int WN, int S, int BC>
+struct HaloCta {
   using Tile = HaloTile<TH, TW, BN, S, BC>;
-  constexpr int kLdc = Tile::kLdc, kVectors = BC / 8;
-  constexpr int kMF = WM / 16, kNF = WN / 8;
-  extern __shared__ __align__(128) unsigned char shared_bytes[];
-  half* stages = reinterpret_cast<half*>(shared_bytes);  // min(STAGES, chunks) stages (launch)
+  static constexpr int kBn = BN, kBc = BC;
+  static constexpr int kThreads = threads_of(TH * TW, BN, WM, WN);
+  static constexpr int kLdc = Tile::kLdc, kVectors = BC / 8;
+  static constexpr int kMF = WM / 16, kNF = WN / 8;  // m16 and n8 fragments per warp
+  static_assert(WM % 16 == 0 && WN % 16 == 0 && BC % 16 == 0, "whole fragments");
 
-  const int tid = threadIdx.x, lane = tid % 32, warp = tid / 32;
-  const int warp_m = warp / (BN / WN), warp_n = warp % (BN / WN);
-  const int tiles_w = (p.out_w + TW - 1) / TW, tiles_h = (p.out_h + TH - 1) / TH;
-  const int tile_x = blockIdx.x % tiles_w, tile_y = (blockIdx.x / tiles_w) % tiles_h, image = blockIdx.x / (tiles_w * tiles_h);
-  const int oh0 = tile_y * TH, ow0 = tile_x * TW, n0 = blockIdx.y * BN;
-  const int ih0 = oh0 * S - p.pad_h, iw0 = ow0 * S - p.pad_w;
-  const int kgemm = 9 * p.c;
-  const half* x = static_cast<const half*>(p.x);
-  const half* x_image = x + image * p.x_sn;
-  const half* w = static_cast<const half*>(p.w);
-  const int chunks = p.c / BC;
-  wait_for_producers();
-  release_dependents();
+  // Patch `tile` of the output (row-major over images, then tile rows and columns).
+  struct Patch {
+    int image, oh0, ow0;
+    __device__ Patch(int tile, const ConvIgemmParams& p) {
+      const int tiles_w = (p.out_w + TW - 1) / TW, tiles_h = (p.out_h + TH - 1) / TH;
+      ow0 = (tile % tiles_w) * TW;
+      oh0 = ((tile / tiles_w) % tiles_h) * TH;
+      image = tile / (tiles_w * tiles_h);
+    }
+  };
 
-  auto load_chunk = [&](int stage, int c0) {
-    half* patch = stages + stage * Tile::kStageHalves;
-    half* weights = patch + Tile::kPatchHalves;
+  // Warp and lane coordinates, and the lane's ldmatrix rows: A rows are output pixels of the
+  // tile, at their (0, 0) tap in the patch; B rows are output channels 8 * (lane / 16) + lane % 8,
+  // columns 8 * ((lane / 8) % 2).
+  struct Lane {
+    int warp_m, warp_n, lane, a_slot[kMF], a_col, b_row, b_col;
+    __device__ Lane() {
+      const int warp = threadIdx.x / 32;
+      lane = threadIdx.x % 32;
+      warp_m = warp / (BN / WN);
+      warp_n = warp % (BN / WN);
 #pragma unroll
-    for (int v = tid; v < Tile::kPatchH * Tile::kPatchW * kVectors; v += kThreads) {
+      for (int f = 0; f < kMF; ++f) {
+        const int m = warp_m * WM + f * 16 + lane % 16;
+        a_slot[f] = (m / TW) * S * Tile::kPatchW + Tile::column_slot((m % TW) * S);
+      }
+      a_col = (lane / 16) * 8;
+      b_row = warp_n * WN + (lane / 16) * 8 + lane % 8;
+      b_col = ((lane / 8) % 2) * 8;
+    }
+  };
+
+  // The patch's input window, channels c0..c0+BC, zero-filled outside the image.
+  __device__ static void load_window(half* dst, const ConvIgemmParams& p, const Patch& patch, int c0) {
+    const half* x = static_cast<const half*>(p.x);
+    const half* x_image = x + patch.image * p.x_sn;
+    const int ih0 = patch.oh0 * S - p.pad_h, iw0 = patch.ow0 * S - p.pad_w;
+#pragma unroll
+    for (int v = threadIdx.x; v < Tile::kPatchH * Tile::kPatchW * kVectors; v += kThreads) {
       const int pixel = v / kVectors, part = v % kVectors;
       const int py = pixel / Tile::kPatchW, px = pixel % Tile::kPatchW;
       const int ih = ih0 + py, iw = iw0 + px;
       const bool pred = static_cast<unsigned>(ih) < static_cast<unsigned>(p.h) && static_cast<unsigned>(iw) < static_cast<unsigned>(p.w_in);
-      cp_async16(patch + (py * Tile::kPatchW + Tile::column_slot(px)) * kLdc + part * 8,
+      cp_async16(dst + (py * Tile::kPatchW + Tile::column_slot(px)) * kLdc + part * 8,
                  pred ? x_image + ih * p.x_sh + iw * p.x_sw + c0 + part * 8 : x, pred);
     }
+  }
+
+  // Weights of output channels n0..n0+BN and input channels c0..c0+BC, all nine taps.
+  __device__ static void load_weights(half* dst, const ConvIgemmParams& p, int n0, int c0) {
+    const half* w = static_cast<const half*>(p.w);
+    const int kgemm = 9 * p.c;
 #pragma unroll
-    for (int v = tid; v < 9 * BN * kVectors; v += kThreads) {
+    for (int v = threadIdx.x; v < 9 * BN * kVectors; v += kThreads) {
       const int row = v / kVectors, part = v % kVectors;  // row = tap * BN + output channel
       const int tap = row / BN, k = n0 + row % BN;
       const bool pred = k < p.k;
-      cp_async16(weights + row * kLdc + part * 8, pred ? w + static_cast<long long>(k) * kgemm + tap * p.c + c0 + part * 8 : w, pred);
+      cp_async16(dst + row * kLdc + part * 8, pred ? w + static_cast<long long>(k) * kgemm + tap * p.c + c0 + part * 8 : w, pred);
     }
-  };
-
-  float acc[kMF][kNF][4];
-  zero_accumulators(acc);
-
-#pragma unroll
-  for (int s = 0; s < STAGES - 1; ++s) {
-    if (s < chunks) load_chunk(s, s * BC);
-    cp_async_commit();
   }
-  // ldmatrix rows: A rows are output pixels of the tile, at their (0, 0) tap in the patch;
-  // B rows are output channels, 8 * (lane / 16) + lane % 8, columns 8 * ((lane / 8) % 2).
-  int a_slot[kMF];
-#pragma unroll
-  for (int f = 0; f < kMF; ++f) {
-    const int m = warp_m * WM + f * 16 + lane % 16;
-    a_slot[f] = (m / TW) * S * Tile::kPatchW + Tile::column_slot((m % TW) * S);
-  }
-  const int a_col = (lane / 16) * 8;
-  const int b_row = warp_n * WN + (lane / 16) * 8 + lane % 8, b_col = ((lane / 8) % 2) * 8;
-  for (int i = 0; i < chunks; ++i) {
-    cp_async_wait<STAGES - 2>();
-    // Also orders the reuse below: the stage loaded next was multiplied in the previous iteration.
-    __syncthreads();
-    if (i + STAGES - 1 < chunks) load_chunk((i + STAGES - 1) % STAGES, (i + STAGES - 1) * BC);
-    cp_async_commit();
-    const half* patch = stages + (i % STAGES) * Tile::kStageHalves;
-    const half* weights = patch + Tile::kPatchHalves;
+
+  __device__ static void multiply(float (&acc)[kMF][kNF][4], const half* window, const half* weights, const Lane& l) {
 #pragma unroll
     for (int r = 0; r < 3; ++r)
 #pragma unroll
@@ -137,40 +143,138 @@ __global__ void __launch_bounds__(threads_of(TH * TW, BN, WM, WN), MIN_CTAS) con
         for (int ks = 0; ks < BC; ks += 16) {
           unsigned a[kMF][4], b[kNF / 2][4];
 #pragma unroll
-          for (int f = 0; f < kMF; ++f) ldmatrix_x4(a[f], patch + (a_slot[f] + Tile::tap_slot(r, s)) * kLdc + ks + a_col);
+          for (int f = 0; f < kMF; ++f) ldmatrix_x4(a[f], window + (l.a_slot[f] + Tile::tap_slot(r, s)) * kLdc + ks + l.a_col);
 #pragma unroll
-          for (int f = 0; f < kNF / 2; ++f) ldmatrix_x4(b[f], weights + ((r * 3 + s) * BN + b_row + f * 16) * kLdc + ks + b_col);
+          for (int f = 0; f < kNF / 2; ++f) ldmatrix_x4(b[f], weights + ((r * 3 + s) * BN + l.b_row + f * 16) * kLdc + ks + l.b_col);
           mma_warp_tile(acc, a, b);
         }
   }
+
+  __device__ static void store(float (&acc)[kMF][kNF][4], const ConvIgemmParams& p, const Patch& patch, int n0, const Lane& l) {
+    store_accumulators(acc, p, l.warp_m * WM, n0 + l.warp_n * WN, l.lane, [&](int row) {
+      const int oh = patch.oh0 + row / TW, ow = patch.ow0 + row % TW;
+      if (oh >= p.out_h || ow >= p.out_w) return OutputPixel{false, 0, 0};
+      return OutputPixel{true, patch.image * p.y_sn + oh * p.y_sh + ow * p.y_sw, patch.image * p.r_sn + oh * p.r_sh + ow * p.r_sw};
+    });
+  }
+};
+
+// One patch per CTA, its channel chunks pipelined over STAGES (window and weights per chunk).
+template <typename Cta, int STAGES, int MIN_CTAS>
+__global__ void __launch_bounds__(Cta::kThreads, MIN_CTAS) conv_halo_kernel(ConvIgemmParams p) {
+  using Tile = typename Cta::Tile;
+  extern __shared__ __align__(128) unsigned char shared_bytes[];
+  half* stages = reinterpret_cast<half*>(shared_bytes);  // min(STAGES, chunks) stages (launch)
+  const typename Cta::Patch patch(blockIdx.x, p);
+  const int n0 = blockIdx.y * Cta::kBn;
+  const int chunks = p.c / Cta::kBc;
+  wait_for_producers();
+  release_dependents();
+
+  auto load_chunk = [&](int stage, int c0) {
+    half* window = stages + stage * Tile::kStageHalves;
+    Cta::load_window(window, p, patch, c0);
+    Cta::load_weights(window + Tile::kPatchHalves, p, n0, c0);
+  };
+  float acc[Cta::kMF][Cta::kNF][4];
+  zero_accumulators(acc);
+#pragma unroll
+  for (int s = 0; s < STAGES - 1; ++s) {
+    if (s < chunks) load_chunk(s, s * Cta::kBc);
+    cp_async_commit();
+  }
+  const typename Cta::Lane lane;
+  for (int i = 0; i < chunks; ++i) {
+    cp_async_wait<STAGES - 2>();
+    // Also orders the reuse below: the stage loaded next was multiplied in the previous iteration.
+    __syncthreads();
+    if (i + STAGES - 1 < chunks) load_chunk((i + STAGES - 1) % STAGES, (i + STAGES - 1) * Cta::kBc);
+    cp_async_commit();
+    const half* window = stages + (i % STAGES) * Tile::kStageHalves;
+    Cta::multiply(acc, window, window + Tile::kPatchHalves, lane);
+  }
   cp_async_wait<0>();
-
-  store_accumulators(acc, p, warp_m * WM, n0 + warp_n * WN, lane, [&](int row) {
-    const int oh = oh0 + row / TW, ow = ow0 + row % TW;
-    if (oh >= p.out_h || ow >= p.out_w) return OutputPixel{false, 0, 0};
-    return OutputPixel{true, image * p.y_sn + oh * p.y_sh + ow * p.y_sw, image * p.r_sn + oh * p.r_sh + ow * p.r_sw};
-  });
+  Cta::store(acc, p, patch, n0, lane);
 }
 
-template <int TH, int TW, int BN, int WM, int WN, int S, int BC, int STAGES, int MIN_CTAS>
-void launch(const ConvIgemmParams& p, cudaStream_t stream) {
-  constexpr std::size_t kStageBytes = static_cast<std::size_t>(HaloTile<TH, TW, BN, S, BC>::kStageHalves) * sizeof(half);
-  auto* kernel = conv_halo_kernel<TH, TW, BN, WM, WN, S, BC, STAGES, MIN_CTAS>;
-  static const bool opted_in = [kernel] {  // above 48 KiB a kernel must ask for its shared memory
-    DETSTREAM_CUDA_CHECK(cudaFuncSetAttribute(kernel, cudaFuncAttributeMaxDynamicSharedMemorySize, static_cast<int>(STAGES * kStageBytes)));
-    return true;
-  }();
-  (void)opted_in;
-  const long long tiles = static_cast<long long>(p.n) * ((p.out_h + TH - 1) / TH) * ((p.out_w + TW - 1) / TW);
-  const dim3 grid(static_cast<unsigned>(tiles), static_cast<unsigned>((p.k + BN - 1) / BN));
-  const std::size_t shared = std::min(STAGES, p.c / BC) * kStageBytes;
-  launch_dependent(kernel, grid, threads_of(TH * TW, BN, WM, WN), shared, stream, p);
+// Single-chunk layers (C == BC): the CTA loads its weights once and walks over patches
+// blockIdx.x, blockIdx.x + gridDim.x, ... (the grid is what the GPU holds at once), with
+// STAGES - 1 windows in flight while it multiplies one patch and stores its result.
+template <typename Cta, int STAGES, int MIN_CTAS>
+__global__ void __launch_bounds__(Cta::kThreads, MIN_CTAS) conv_halo_stream_kernel(ConvIgemmParams p, int patches) {
+  using Tile = typename Cta::Tile;
+  extern __shared__ __align__(128) unsigned char shared_bytes[];
+  half* weights = reinterpret_cast<half*>(shared_bytes);
+  half* windows = weights + Tile::kWeightHalves;  // STAGES of them
+  const int n0 = blockIdx.y * Cta::kBn;
+  const int mine = (patches - static_cast<int>(blockIdx.x) + static_cast<int>(gridDim.x) - 1) / static_cast<int>(gridDim.x);
+  auto patch = [&](int j) { return typename Cta::Patch(static_cast<int>(blockIdx.x + j * gridDim.x), p); };
+  Cta::load_weights(weights, p, n0, 0);  // constants: in flight while the producer finishes
+  wait_for_producers();
+  release_dependents();
+#pragma unroll
+  for (int s = 0; s < STAGES - 1; ++s) {
+    if (s < mine) Cta::load_window(windows + s * Tile::kPatchHalves, p, patch(s), 0);
+    cp_async_commit();  // the weights ride in the first group
+  }
+  const typename Cta::Lane lane;
+  float acc[Cta::kMF][Cta::kNF][4];
+  for (int j = 0; j < mine; ++j) {
+    cp_async_wait<STAGES - 2>();
+    __syncthreads();  // also: every warp is done with the window the next load overwrites
+    const int ahead = j + STAGES - 1;
+    if (ahead < mine) Cta::load_window(windows + (ahead % STAGES) * Tile::kPatchHalves, p, patch(ahead), 0);
+    cp_async_commit();
+    zero_accumulators(acc);
+    Cta::multiply(acc, windows + (j % STAGES) * Tile::kPatchHalves, weights, lane);
+    Cta::store(acc, p, patch(j), n0, lane);
+  }
+  cp_async_wait<0>();
 }
 
+// Above 48 KiB a kernel must ask for its shared memory.
+template <typename Kernel>
+bool allow_shared(Kernel* kernel, std::size_t bytes) {
+  DETSTREAM_CUDA_CHECK(cudaFuncSetAttribute(kernel, cudaFuncAttributeMaxDynamicSharedMemorySize, static_cast<int>(bytes)));
+  return true;
+}
+
+// CTAs of `kernel` the GPU holds at once (the stream kernel's grid).
+template <typename Kernel>
+int resident_ctas(Kernel* kernel, int threads, std::size_t shared) {
+  int device = 0, sms = 0, per_sm = 0;
+  DETSTREAM_CUDA_CHECK(cudaGetDevice(&device));
+  DETSTREAM_CUDA_CHECK(cudaDeviceGetAttribute(&sms, cudaDevAttrMultiProcessorCount, device));
+  DETSTREAM_CUDA_CHECK(cudaOccupancyMaxActiveBlocksPerMultiprocessor(&per_sm, kernel, threads, shared));
+  return sms * std::max(per_sm, 1);
+}
+
+// Each variant's kernel is a distinct function of one type: the once-per-kernel statics below
+// live in launch_variant<T>, one per variant.
 template <int T>
 void launch_variant(const ConvIgemmParams& p, cudaStream_t stream) {
   constexpr HaloConfig c = kHalo[T];
-  launch<c.th, c.tw, c.bn, c.warp_m, c.warp_n, c.stride, c.bc, c.stages, c.min_ctas>(p, stream);
+  using Cta = HaloCta<c.th, c.tw, c.bn, c.warp_m, c.warp_n, c.stride, c.bc>;
+  using Tile = typename Cta::Tile;
+  const long long patches = static_cast<long long>(p.n) * ((p.out_h + c.th - 1) / c.th) * ((p.out_w + c.tw - 1) / c.tw);
+  const unsigned channel_tiles = static_cast<unsigned>((p.k + c.bn - 1) / c.bn);
+  if constexpr (c.stream) {
+    constexpr std::size_t kShared = (Tile::kWeightHalves + c.stages * Tile::kPatchHalves) * sizeof(half);
+    auto* kernel = conv_halo_stream_kernel<Cta, c.stages, c.min_ctas>;
+    static const bool opted_in = allow_shared(kernel, kShared);
+    static const int resident = resident_ctas(kernel, Cta::kThreads, kShared);
+    (void)opted_in;
+    const long long per_channel_tile = std::max<long long>(1, resident / channel_tiles);
+    const dim3 grid(static_cast<unsigned>(std::min(patches, per_channel_tile)), channel_tiles);
+    launch_dependent(kernel, grid, Cta::kThreads, kShared, stream, p, static_cast<int>(patches));
+  } else {
+    constexpr std::size_t kStageBytes = static_cast<std::size_t>(Tile::kStageHalves) * sizeof(half);
+    auto* kernel = conv_halo_kernel<Cta, c.stages, c.min_ctas>;
+    static const bool opted_in = allow_shared(kernel, c.stages * kStageBytes);
+    (void)opted_in;
+    const std::size_t shared = std::min(c.stages, p.c / c.bc) * kStageBytes;
+    launch_dependent(kernel, dim3(static_cast<unsigned>(patches), channel_tiles), Cta::kThreads, shared, stream, p);
+  }
 }
 
 template <int... T>
@@ -189,7 +293,7 @@ bool conv_halo_supported(const ConvIgemmParams& p, int variant) {
   const int out_h = (p.h + 2 - 3) / c.stride + 1, out_w = (p.w_in + 2 - 3) / c.stride + 1;
   return p.r == 3 && p.s == 3 && p.pad_h == 1 && p.pad_w == 1 && p.dilation_h == 1 && p.dilation_w == 1 &&
          p.stride_h == c.stride && p.stride_w == c.stride && p.c % c.bc == 0 && p.out_h == out_h && p.out_w == out_w &&
-         p.splits <= 1;
+         p.splits <= 1 && (!c.stream || p.c == c.bc);
 }
 
 void launch_conv_halo(const ConvIgemmParams& params, int variant, cudaStream_t stream) {

@@ -120,9 +120,9 @@ int forced_split_k() {
 }
 
 // The variant an environment variable names (`what` lists the valid names in the error), -1 when
-// unset: DETSTREAM_CUDA_TILE=128x64x64 (a conv_tile_name) and DETSTREAM_CUDA_HALO=halo16x16n64 (a
-// conv_halo_name) keep only that variant of their kernel wherever it runs (tests of every
-// variant); unset: chosen by timing.
+// unset: DETSTREAM_CUDA_TILE=128x64x64 (a conv_tile_name), DETSTREAM_CUDA_HALO=halo16x16n64 (a
+// conv_halo_name) and DETSTREAM_CUDA_DIRECT="direct 4-pixel" (a conv_direct_name) keep only that
+// variant of their kernel wherever it runs (tests of every variant); unset: chosen by timing.
 int forced_variant(const char* variable, int count, const char* (*name)(int), const char* what) {
   const char* v = std::getenv(variable);
   if (!v || !*v) return -1;
@@ -135,6 +135,7 @@ int forced_variant(const char* variable, int count, const char* (*name)(int), co
 }
 int forced_tile() { return forced_variant("DETSTREAM_CUDA_TILE", kConvTileCount, conv_tile_name, "tile of the implicit GEMM"); }
 int forced_halo() { return forced_variant("DETSTREAM_CUDA_HALO", kConvHaloCount, conv_halo_name, "halo-tile variant"); }
+int forced_direct() { return forced_variant("DETSTREAM_CUDA_DIRECT", kConvDirectCount, conv_direct_name, "direct-conv variant"); }
 
 // Values are stored in timing caches: append only.
 enum class Implementation { kCudnn, kIgemm, kDirect, kHalo };
@@ -204,7 +205,7 @@ class ConvLayer final : public Layer {
         const int splits = conv_igemm_effective_splits(igemm_, tile_, splits_);
         return std::string("igemm ") + conv_tile_name(tile_) + (splits > 1 ? " splitk " + std::to_string(splits) : "");
       }
-      case Implementation::kDirect: return "direct";
+      case Implementation::kDirect: return conv_direct_name(tile_);
       case Implementation::kHalo: return conv_halo_name(tile_);
       case Implementation::kCudnn: break;
     }
@@ -232,7 +233,7 @@ class ConvLayer final : public Layer {
       p.y = y;
       p.w = static_cast<const float*>(direct_weights_.get());
       p.bias = has_bias_ ? static_cast<const float*>(bias_.get()) : nullptr;
-      launch_conv_direct(p, stream);
+      launch_conv_direct(p, tile_, stream);
       return;
     }
     const float alpha = 1.0f, beta = 0.0f;
@@ -434,7 +435,8 @@ class ConvLayer final : public Layer {
     const Shape& shape = w.shape();
     const std::string forced = forced_implementation();
     upload_weights(w);
-    const bool cached = build.timing_cache && forced.empty() && forced_split_k() == 0 && forced_tile() < 0 && forced_halo() < 0;
+    const bool cached = build.timing_cache && forced.empty() && forced_split_k() == 0 && forced_tile() < 0 && forced_halo() < 0 &&
+                      forced_direct() < 0;
     const std::string signature = cached ? tactic_signature(step, shape, build) : std::string();
     if (cached) {
       if (const std::optional<CachedTactic> hit = build.timing_cache->find(signature); hit && adopt_cached(*hit, step, w, build)) return;
@@ -458,7 +460,9 @@ class ConvLayer final : public Layer {
     }
     if (direct_applies(step, shape)) {
       setup_direct(step, w);
-      candidates.push_back({Implementation::kDirect});
+      const int only = forced_direct();
+      for (int variant = 0; variant < kConvDirectCount; ++variant)
+        if ((only < 0 || variant == only) && conv_direct_variant_supported(direct_, variant)) candidates.push_back({Implementation::kDirect, variant});
     }
     const bool cudnn_wanted = candidates.empty() || (forced != "igemm" && forced != "halo" && is_packed_nhwc(x) && is_packed_nhwc(y));
     if (cudnn_wanted && cudnn_applies(step) && setup_cudnn(x, y, shape, build)) candidates.push_back({Implementation::kCudnn});
@@ -548,7 +552,8 @@ class ConvLayer final : public Layer {
       case Implementation::kDirect:
         if (!direct_applies(step, shape)) return false;
         setup_direct(step, w);
-        adopt({Implementation::kDirect});
+        if (!conv_direct_variant_supported(direct_, t.tile)) return false;
+        adopt({Implementation::kDirect, t.tile});
         return true;
       case Implementation::kCudnn:
         if (!cudnn_applies(step) || t.cudnn_workspace > build.workspace_limit) return false;

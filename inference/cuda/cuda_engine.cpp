@@ -69,6 +69,7 @@ LoweringOptions lowering_options_from_environment() {
   options.fuse_residual_add = !env_is("DETSTREAM_CUDA_FUSE_ADD", "0");
   options.conv_direct_input = !env_is("DETSTREAM_CUDA_DIRECT_CONV", "0");
   options.fuse_detect_head = !env_is("DETSTREAM_CUDA_FUSE_HEAD", "0");  // A/B of the fused head kernel
+  options.fuse_pool_chain = !env_is("DETSTREAM_CUDA_FUSE_POOL", "0");
   return options;
 }
 
@@ -398,8 +399,9 @@ EnqueueTiming CudaContext::time(int warmup, int iterations) {
 }
 
 std::string CudaContext::describe() const {
-  std::size_t convs = 0, igemm = 0, split = 0, direct = 0, halo = 0;
+  std::size_t convs = 0, igemm = 0, split = 0, direct = 0, halo = 0, pool_chains = 0;
   for (const auto& layer : engine_.layers()) {
+    pool_chains += layer->tactic().find("chained, one kernel") != std::string::npos ? 1 : 0;
     convs += layer->is_conv() ? 1 : 0;
     igemm += layer->tactic().rfind("igemm", 0) == 0 ? 1 : 0;
     split += layer->tactic().find("splitk") != std::string::npos ? 1 : 0;
@@ -416,7 +418,8 @@ std::string CudaContext::describe() const {
        << (graph_note_.empty() ? (graph_enabled_ ? "not captured yet" : "off") : graph_note_) << " on "
        << engine_.schedule().streams << (engine_.schedule().streams == 1 ? " stream" : " streams")
        << ", programmatic launch " << (programmatic_launch_enabled() ? "on" : "off") << ", detection head "
-       << (engine_.lowered().heads.empty() ? "per node" : "fused");
+       << (engine_.lowered().heads.empty() ? "per node" : "fused") << ", " << pool_chains << " pool chain"
+       << (pool_chains == 1 ? "" : "s") << " in one kernel";
   if (!engine_.timing_cache_note().empty()) text << ", timing cache " << engine_.timing_cache_note();
   return text.str();
 }

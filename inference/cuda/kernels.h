@@ -48,6 +48,16 @@ struct MaxPoolParams {
   StridedOperand x, y;
 };
 void launch_maxpool2d(const MaxPoolParams& params, cudaStream_t stream);
+// `count` chained stride-1 "same" max pools of one window (SPPF): y[0] pools x, y[i] pools
+// y[i-1]; all fp16 NHWC 16-byte vectors (vector8), the window k x k with k 3 or 5
+// (maxpool_chain_supported). `window` describes one pool.
+struct MaxPoolChainParams {
+  Window2d window;
+  StridedOperand x, y[3];
+  int count = 0;
+};
+bool maxpool_chain_supported(const Window2d& window, int count);
+void launch_maxpool_chain(const MaxPoolChainParams& params, cudaStream_t stream);
 
 enum ResizeCoordinate : int { kCoordAsymmetric = 0, kCoordHalfPixel, kCoordPytorchHalfPixel, kCoordAlignCorners, kCoordTfHalfPixel };
 enum ResizeNearest : int { kNearestFloor = 0, kNearestCeil, kNearestRoundPreferFloor, kNearestRoundPreferCeil };
@@ -123,8 +133,11 @@ void launch_conv_igemm(const ConvIgemmParams& params, int tile, int splits, cuda
 // of 16, otherwise the implicit GEMM's operands and epilogue (same ConvIgemmParams; no split-K).
 // Each CTA stages its output patch's input window once per channel chunk instead of gathering
 // every tap from global memory.
+// The "stream" variants are for single-chunk layers (C = 16): each CTA keeps its weights and
+// walks over several patches, prefetching the next patch's window while it multiplies this one.
 enum ConvHaloVariant : int {
-  kHalo8x16n16 = 0, kHalo8x16n32, kHalo8x16n32TwoStage, kHalo8x16n64EightWarps, kHalo16x16n64, kHalo8x16n32s2, kConvHaloCount
+  kHalo8x16n16 = 0, kHalo8x16n32, kHalo8x16n32TwoStage, kHalo8x16n64EightWarps, kHalo16x16n64, kHalo8x16n32s2,
+  kHalo8x16n16Stream, kHalo8x16n32s2Stream, kConvHaloCount
 };
 const char* conv_halo_name(int variant);
 bool conv_halo_supported(const ConvIgemmParams& params, int variant);
@@ -148,6 +161,14 @@ struct ConvDirectParams {
 };
 // Whether the direct kernel can run these sizes (shared memory holds the weights of one CTA).
 bool conv_direct_supported(int c, int k, int r, int s);
-void launch_conv_direct(const ConvDirectParams& params, cudaStream_t stream);
+// Variants: one output pixel per thread (any geometry conv_direct_supported takes), or 2 or 4
+// pixels per thread for the 3-channel 3x3 stride-2 stem over an fp32 input with unit column
+// stride, output width a multiple of 2 or 4 and the input at least twice as wide; 16 output
+// channels per thread where K allows, or 8.
+enum ConvDirectVariant : int { kDirectPixel = 0, kDirect2Pixel, kDirect4Pixel, kDirect2PixelK8, kDirect4PixelK8, kConvDirectCount };
+const char* conv_direct_name(int variant);
+bool conv_direct_variant_supported(const ConvDirectParams& params, int variant);
+// A multi-pixel variant falls back to one pixel per thread if x is not 16-byte aligned.
+void launch_conv_direct(const ConvDirectParams& params, int variant, cudaStream_t stream);
 
 }  // namespace detstream::inference::cuda

@@ -1,5 +1,8 @@
 // The kernel-backed layers: elementwise (incl. copies), MaxPool, nearest Resize, Softmax.
 #include <cstring>
+#include <iterator>
+#include <string>
+#include <vector>
 
 #include "inference/core/error.h"
 #include "inference/cuda/cuda_check.h"
@@ -115,14 +118,16 @@ Window2d window_sizes(const TensorRef& x, const TensorRef& y) {
   return w;
 }
 
+// One MaxPool, or a chain of identical ones (Step::chained_outputs, SPPF): one kernel for the
+// whole chain where maxpool_chain_supported holds, else one launch per pool, each reading the
+// previous output.
 class MaxPoolLayer final : public Layer {
  public:
   MaxPoolLayer(const Step& step, const Node& node, const AddressBook& book) : Layer(step.node) {
     const TensorRef& x = step.inputs[0];
-    params_.window = window_sizes(x, step.output);
+    Window2d w = window_sizes(x, step.output);
     const ops::WindowGeometry g =
         ops::resolve_window(node, x.shape, node.attr_ints("kernel_shape"), node.attr_int("ceil_mode", 0) != 0);
-    Window2d& w = params_.window;
     w.kernel_h = static_cast<int>(g.kernel[0]);
     w.kernel_w = static_cast<int>(g.kernel[1]);
     w.stride_h = static_cast<int>(g.strides[0]);
@@ -131,21 +136,55 @@ class MaxPoolLayer final : public Layer {
     w.pad_w = static_cast<int>(g.pads_begin[1]);
     w.dilation_h = static_cast<int>(g.dilations[0]);
     w.dilation_w = static_cast<int>(g.dilations[1]);
-    params_.x = operand_of(x);
-    params_.y = operand_of(step.output);
+    static_assert(kMaxPoolChain <= static_cast<int>(std::size(MaxPoolChainParams{}.y)), "one operand per chained pool");
+    bool vectors = true;
+    const TensorRef* in = &x;
+    for (std::size_t i = 0; i <= step.chained_outputs.size(); ++i) {
+      const TensorRef& out = i == 0 ? step.output : step.chained_outputs[i - 1];
+      MaxPoolParams pool;
+      pool.window = w;
+      pool.window.vector8 = window_sizes(*in, out).vector8;
+      pool.x = operand_of(*in);
+      pool.y = operand_of(out);
+      vectors = vectors && pool.window.vector8;
+      chain_.y[i] = pool.y;
+      pools_.push_back(pool);
+      addresses_.push_back(book.address(out));
+      in = &out;
+    }
+    chain_.window = w;
+    chain_.window.vector8 = vectors;
+    chain_.x = pools_[0].x;
+    chain_.count = static_cast<int>(pools_.size());
+    fused_ = chain_.count > 1 && maxpool_chain_supported(chain_.window, chain_.count);
     x_ = book.address(x);
-    y_ = book.address(step.output);
   }
   void enqueue(const LaunchArgs& args) const override {
-    MaxPoolParams p = params_;
-    p.x.data = x_.in(args.arena);
-    p.y.data = y_.in(args.arena);
-    launch_maxpool2d(p, args.stream);
+    if (fused_) {
+      MaxPoolChainParams p = chain_;
+      p.x.data = x_.in(args.arena);
+      for (int i = 0; i < p.count; ++i) p.y[i].data = addresses_[static_cast<std::size_t>(i)].in(args.arena);
+      return launch_maxpool_chain(p, args.stream);
+    }
+    void* in = x_.in(args.arena);
+    for (std::size_t i = 0; i < pools_.size(); ++i) {
+      MaxPoolParams p = pools_[i];
+      p.x.data = in;
+      p.y.data = in = addresses_[i].in(args.arena);
+      launch_maxpool2d(p, args.stream);
+    }
+  }
+  std::string tactic() const override {
+    if (pools_.size() == 1) return "";
+    return std::to_string(pools_.size()) + (fused_ ? " chained, one kernel" : " chained, one launch each");
   }
 
  private:
-  MaxPoolParams params_;
-  DeviceAddress x_, y_;
+  std::vector<MaxPoolParams> pools_;   // the first pool, then the chained ones
+  std::vector<DeviceAddress> addresses_;  // their outputs
+  MaxPoolChainParams chain_;
+  bool fused_ = false;
+  DeviceAddress x_;
 };
 
 int coordinate_mode(const Node& node) {

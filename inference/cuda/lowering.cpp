@@ -54,8 +54,9 @@ class Lowerer {
         if (id != kNoValue) producer_[static_cast<std::size_t>(id)] = static_cast<int>(n);
     consumers_ = g_.consumers();
     classify();
-    fused_into_conv_.assign(g_.nodes.size(), 0);
+    absorbed_.assign(g_.nodes.size(), 0);
     if (opt_.fuse_detect_head) mark_heads();
+    if (opt_.fuse_pool_chain) mark_pool_chains();
     if (opt_.concat_in_place) place_concats();
     lower_inputs();
     for (std::size_t n = 0; n < g_.nodes.size(); ++n) lower_node(g_.nodes[n]);
@@ -250,6 +251,47 @@ class Lowerer {
   bool in_head(const Node& node) const {
     return !head_of_.empty() && head_of_[static_cast<std::size_t>(&node - g_.nodes.data())] >= 0;
   }
+  // --- pool chains ----------------------------------------------------------------------
+  // A MaxPool whose output feeds an identical one, up to kMaxPoolChain pools (SPPF: three 5x5
+  // pools, each over the previous one): the first pool's step computes them all, so at batch 1
+  // one launch replaces three dependent ones.
+  static bool chainable(const Graph& g, const Node& node) {
+    if (node.op_type != "MaxPool" || node.outputs.size() != 1 || g.value(node.inputs[0]).shape.size() != 4) return false;
+    const std::vector<std::int64_t> k = node.attr_ints("kernel_shape");
+    if (k.size() != 2 || k[0] != k[1] || k[0] % 2 == 0 || node.attr_string("auto_pad", "NOTSET") != "NOTSET") return false;
+    const std::int64_t r = k[0] / 2;
+    const auto all = [](const std::vector<std::int64_t>& v, std::int64_t value, std::size_t n) {
+      return v.empty() || (v.size() == n && std::all_of(v.begin(), v.end(), [&](std::int64_t e) { return e == value; }));
+    };
+    return all(node.attr_ints("strides"), 1, 2) && all(node.attr_ints("dilations"), 1, 2) && !node.attr_ints("pads").empty() &&
+           all(node.attr_ints("pads"), r, 4);
+  }
+
+  void mark_pool_chains() {
+    pool_chain_.assign(g_.nodes.size(), {});
+    for (std::size_t n = 0; n < g_.nodes.size(); ++n) {
+      const Node& first = g_.nodes[n];
+      if (absorbed_[n] || in_head(first) || !chainable(g_, first) || !feature(first.outputs[0])) continue;
+      int tail = static_cast<int>(n);
+      while (pool_chain_[n].size() + 1 < static_cast<std::size_t>(kMaxPoolChain)) {
+        const int y = g_.nodes[static_cast<std::size_t>(tail)].outputs[0];
+        int next = -1;
+        for (int c : consumers_[static_cast<std::size_t>(y)]) {
+          const Node& cand = g_.nodes[static_cast<std::size_t>(c)];
+          if (!absorbed_[static_cast<std::size_t>(c)] && !in_head(cand) && cand.inputs[0] == y && chainable(g_, cand) &&
+              cand.attr_ints("kernel_shape") == first.attr_ints("kernel_shape") && feature(cand.outputs[0])) {
+            next = c;
+            break;
+          }
+        }
+        if (next < 0) break;
+        absorbed_[static_cast<std::size_t>(next)] = 1;
+        pool_chain_[n].push_back(next);
+        tail = next;
+      }
+    }
+  }
+
 
   // The head's nodes emit nothing but its last (the output Concat), which emits the fused step:
   // every level map has been computed by then (topological order).
@@ -303,7 +345,7 @@ class Lowerer {
   void lower_node(const Node& node) {
     check_float(node);
     const int index = static_cast<int>(&node - g_.nodes.data());
-    if (fused_into_conv_[static_cast<std::size_t>(index)]) return;
+    if (absorbed_[static_cast<std::size_t>(index)]) return;
     if (in_head(node)) return lower_head_node(index);
     const std::string& op = node.op_type;
     const int y = node.outputs[0];
@@ -324,6 +366,9 @@ class Lowerer {
       step.node = index;
       step.inputs = {input_ref(node, node.inputs[0])};
       step.output = output_ref(y);
+      if (!pool_chain_.empty())
+        for (int chained : pool_chain_[static_cast<std::size_t>(index)])
+          step.chained_outputs.push_back(output_ref(g_.nodes[static_cast<std::size_t>(chained)].outputs[0]));
       return add_step(std::move(step));
     }
     if (op == "Identity") {
@@ -398,7 +443,7 @@ class Lowerer {
     if (!clear_of(residual, out, true) || !clear_of(x, out, false)) return false;
     step.inputs.push_back(residual);
     step.output = out;
-    fused_into_conv_[static_cast<std::size_t>(add_index)] = 1;
+    absorbed_[static_cast<std::size_t>(add_index)] = 1;
     return true;
   }
 
@@ -504,6 +549,7 @@ class Lowerer {
     for (std::size_t s = 0; s < out_.steps.size(); ++s) {
       for (const TensorRef& in : out_.steps[s].inputs) touch(in, static_cast<int>(s));
       touch(out_.steps[s].output, static_cast<int>(s));
+      for (const TensorRef& o : out_.steps[s].chained_outputs) touch(o, static_cast<int>(s));
     }
     for (const TensorRef& in : out_.input_staging) touch(in, -1);
     for (const TensorRef& o : out_.output_staging) touch(o, static_cast<int>(out_.steps.size()));
@@ -526,7 +572,8 @@ class Lowerer {
   DataType feature_dtype_;
   LoweringOptions opt_;
   std::vector<char> feature_;
-  std::vector<char> fused_into_conv_;  // Add nodes a convolution's epilogue computes
+  std::vector<char> absorbed_;  // nodes another step computes: Adds in a conv epilogue, chained pools
+  std::vector<std::vector<int>> pool_chain_;  // by node: the MaxPools chained after it (mark_pool_chains)
   std::vector<int> head_of_;           // by node: index into out_.heads, -1; empty when not fusing
   std::vector<int> producer_;
   std::vector<std::vector<int>> consumers_;

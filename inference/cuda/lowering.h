@@ -10,6 +10,7 @@
 // - A residual Add fed by a convolution is folded into it (Step::inputs[1], added after the
 //   activation), and a stem convolution with few input channels reads the graph input in place
 //   (no conversion copy): both when the layouts allow it (LoweringOptions).
+// - A chain of identical stride-1 MaxPools (SPPF) is one step with several outputs.
 // - A YOLO detection head's tail (head_fusion.h: Reshape/Concat/DFL softmax/decode/Sigmoid after
 //   the last convolutions) becomes one kDetectHead step reading those convolutions' outputs as
 //   they are (LoweringOptions::fuse_detect_head); anything that does not match exactly is
@@ -55,8 +56,14 @@ struct Step {
   // kDetectHead: box and class maps of each level in turn (box_0, cls_0, box_1, ...).
   std::vector<TensorRef> inputs;
   TensorRef output;
+  // kMaxPool: the outputs of the identical pools chained after this one (SPPF), each pooling the
+  // previous output; the step computes all of them (LoweringOptions::fuse_pool_chain).
+  std::vector<TensorRef> chained_outputs;
   int head = -1;  // kDetectHead: index into LoweredGraph::heads
 };
+
+// The longest chain of pools one step computes (SPPF has three).
+inline constexpr int kMaxPoolChain = 3;
 
 struct LoweringOptions {
   bool feature_nhwc = true;         // feature-map layout: NHWC (true) or NCHW
@@ -71,6 +78,8 @@ struct LoweringOptions {
   bool conv_direct_input = true;
   // Run a matched detection head's tail as one step (head_fusion.h).
   bool fuse_detect_head = true;
+  // Run a chain of identical stride-1 "same" MaxPools (SPPF) as one step (Step::chained_outputs).
+  bool fuse_pool_chain = true;
 };
 
 // Whether the implicit-GEMM convolution can run `node` on strided NHWC fp16 tensors: 2-D, one

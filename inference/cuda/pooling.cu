@@ -1,6 +1,6 @@
-// 2-D window kernels on strided N x C x H x W views: MaxPool and nearest-neighbour Resize. The
-// general kernels move one element per thread; for fp16 NHWC views whose channels come in 16-byte
-// vectors (Window2d::vector8) each thread moves 8 channels with one load and one store, with
+// 2-D window kernels on strided N x C x H x W views: MaxPool (also chains of them, SPPF) and
+// nearest-neighbour Resize. The general kernels move one element per thread; for fp16 NHWC views
+// whose channels come in 16-byte vectors (Window2d::vector8) each thread moves 8 channels with one load and one store, with
 // 32-bit index arithmetic (the host checks the sizes): these layers are pure memory traffic.
 #include <cfloat>
 
@@ -160,7 +160,89 @@ __global__ void resize_nearest_vector8_kernel(ResizeNearestParams p, int count) 
   store8(p.y, k.n, k.c, k.h, k.w, load8(p.x, k.n, k.c, h, w));
 }
 
+// Chained stride-1 "same" pools (SPPF) in one kernel: each CTA loads its output tile's input
+// window once, with a halo of count * k/2 pixels, into shared memory, then pools it count times
+// there (a horizontal then a vertical k-wide pass per pool), storing each pool's tile as it goes.
+// Outside the image every intermediate is -inf, the padding of the next pool. At batch 1 this is
+// one launch on the critical path instead of three dependent ones.
+constexpr int kChainTile = 10;                                 // output pixels per CTA side
+constexpr int kChainHalo = 6;                                  // count * k/2 at most
+constexpr int kChainSide = kChainTile + 2 * kChainHalo;        // shared tile side
+
+__device__ __forceinline__ uint4 max8(uint4 a, uint4 b) {
+  __half2* pa = reinterpret_cast<__half2*>(&a);
+  const __half2* pb = reinterpret_cast<const __half2*>(&b);
+#pragma unroll
+  for (int j = 0; j < 4; ++j) pa[j] = __hmax2(pa[j], pb[j]);
+  return a;
+}
+
+template <int K>
+__global__ void __launch_bounds__(128) maxpool_chain_kernel(MaxPoolChainParams p) {
+  constexpr int R = K / 2;
+  __shared__ uint4 tile[kChainSide * kChainSide];  // the current pool's input, then its output
+  __shared__ uint4 rows[kChainSide * kChainSide];  // horizontal maxima
+  const Window2d& win = p.window;
+  const int out_h = static_cast<int>(win.out_h), out_w = static_cast<int>(win.out_w);
+  const int tiles_w = (out_w + kChainTile - 1) / kChainTile, tiles_h = (out_h + kChainTile - 1) / kChainTile;
+  const int tx = blockIdx.x % tiles_w, ty = (blockIdx.x / tiles_w) % tiles_h, n = blockIdx.x / (tiles_w * tiles_h);
+  const int oh0 = ty * kChainTile, ow0 = tx * kChainTile, c = blockIdx.y * 8;
+  __half2 lowest2 = __float2half2_rn(-INFINITY);
+  uint4 lowest;
+  lowest.x = lowest.y = lowest.z = lowest.w = *reinterpret_cast<unsigned*>(&lowest2);
+  wait_for_producers();
+  release_dependents();
+
+  int side = kChainTile + 2 * p.count * R;  // the tile's side, its origin (oh0, ow0) - (side - T) / 2
+  for (int i = threadIdx.x; i < side * side; i += blockDim.x) {
+    const int h = oh0 - p.count * R + i / side, w = ow0 - p.count * R + i % side;
+    const bool inside = h >= 0 && h < out_h && w >= 0 && w < out_w;
+    tile[i] = inside ? load8(p.x, n, c, h, w) : lowest;
+  }
+  __syncthreads();
+  for (int pool = 0; pool < p.count; ++pool) {
+    const int next = side - 2 * R;
+    for (int i = threadIdx.x; i < side * next; i += blockDim.x) {
+      const int r = i / next, col = i % next;
+      uint4 m = tile[r * side + col];
+#pragma unroll
+      for (int d = 1; d < K; ++d) m = max8(m, tile[r * side + col + d]);
+      rows[r * next + col] = m;
+    }
+    __syncthreads();
+    const int halo = (p.count - 1 - pool) * R;  // of this pool's output tile
+    for (int i = threadIdx.x; i < next * next; i += blockDim.x) {
+      const int r = i / next, col = i % next;
+      uint4 m = rows[r * next + col];
+#pragma unroll
+      for (int d = 1; d < K; ++d) m = max8(m, rows[(r + d) * next + col]);
+      const int h = oh0 - halo + r, w = ow0 - halo + col;
+      const bool inside = h >= 0 && h < out_h && w >= 0 && w < out_w;
+      tile[i] = inside ? m : lowest;
+      if (inside && h >= oh0 && h < oh0 + kChainTile && w >= ow0 && w < ow0 + kChainTile) store8(p.y[pool], n, c, h, w, m);
+    }
+    side = next;
+    __syncthreads();
+  }
+}
+
 }  // namespace
+
+bool maxpool_chain_supported(const Window2d& w, int count) {
+  const bool same = w.kernel_h == w.kernel_w && w.stride_h == 1 && w.stride_w == 1 && w.dilation_h == 1 && w.dilation_w == 1 &&
+                    w.pad_h == w.kernel_h / 2 && w.pad_w == w.kernel_w / 2 && w.in_h == w.out_h && w.in_w == w.out_w;
+  return same && w.vector8 && (w.kernel_h == 3 || w.kernel_h == 5) && count >= 1 && count <= 3 &&
+         count * (w.kernel_h / 2) <= kChainHalo;
+}
+
+void launch_maxpool_chain(const MaxPoolChainParams& params, cudaStream_t stream) {
+  const Window2d& w = params.window;
+  if (!maxpool_chain_supported(w, params.count)) throw CudaError("maxpool chain: unsupported window or chain length");
+  const long long tiles = w.n * ((w.out_h + kChainTile - 1) / kChainTile) * ((w.out_w + kChainTile - 1) / kChainTile);
+  const dim3 grid(static_cast<unsigned>(tiles), static_cast<unsigned>(w.c / 8));
+  if (w.kernel_h == 5) return launch_dependent(maxpool_chain_kernel<5>, grid, 128, 0, stream, params);
+  launch_dependent(maxpool_chain_kernel<3>, grid, 128, 0, stream, params);
+}
 
 void launch_maxpool2d(const MaxPoolParams& params, cudaStream_t stream) {
   const Window2d& w = params.window;

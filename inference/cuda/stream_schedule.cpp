@@ -33,6 +33,8 @@ Access access_of(const LoweredGraph& lowered, const Step& step) {
   for (const TensorRef& in : step.inputs)
     if (arena_range(lowered, in, r)) a.reads.push_back(r);
   if (arena_range(lowered, step.output, r)) a.writes.push_back(r);
+  for (const TensorRef& out : step.chained_outputs)
+    if (arena_range(lowered, out, r)) a.writes.push_back(r);
   return a;
 }
 

@@ -128,23 +128,28 @@ TEST(CudaGpu, ImplicitGemmConvolutionMatchesTheReferenceOnOddGeometries) {
 // Every halo-tile variant (DETSTREAM_CUDA_HALO) on 3x3 layers of its stride: images smaller than,
 // equal to and not a multiple of its output patch (1x1, 7x5, 13x11, 16x8, 20x20), several images,
 // channel chunks 1 to 4, K below, equal to and not a multiple of its channel tile (2, 16, 24, 72),
-// every activation, and a residual (y = silu(conv) + x, fused into the epilogue).
+// every activation, and a residual (y = silu(conv) + x, fused into the epilogue). The streaming
+// variants take 16 channels only; the 4 x 160 x 160 cases give their CTAs several patches each
+// (more patches than an H200 holds CTAs).
 TEST(CudaGpu, HaloTileConvolutionMatchesTheReference) {
   DETSTREAM_REQUIRE_CUDA_DEVICE();
   const ScopedEnv env("DETSTREAM_CUDA_CONV", "halo");
   struct Case {
     std::int64_t n, c, h, w, k;
     const char* activation;
-    bool residual;
+    bool residual, stream_only;
   };
-  const std::vector<Case> cases{{2, 16, 13, 11, 24, "silu", false}, {1, 32, 7, 5, 72, "relu", false},
-                                {3, 64, 1, 1, 16, "", false},        {1, 48, 16, 8, 2, "sigmoid", false},
-                                {2, 16, 20, 20, 16, "silu", true},   {1, 64, 20, 20, 64, "silu", true}};
+  const std::vector<Case> cases{{2, 16, 13, 11, 24, "silu", false, false}, {1, 32, 7, 5, 72, "relu", false, false},
+                                {3, 64, 1, 1, 16, "", false, false},        {1, 48, 16, 8, 2, "sigmoid", false, false},
+                                {2, 16, 20, 20, 16, "silu", true, false},   {1, 64, 20, 20, 64, "silu", true, false},
+                                {4, 16, 160, 160, 16, "silu", true, true},  {4, 16, 160, 160, 32, "silu", false, true}};
   for (int variant = 0; variant < cuda::kConvHaloCount; ++variant) {
-    const ScopedEnv variant_env("DETSTREAM_CUDA_HALO", cuda::conv_halo_name(variant));
-    const std::int64_t stride = std::string(cuda::conv_halo_name(variant)).find("s2") != std::string::npos ? 2 : 1;
+    const std::string name = cuda::conv_halo_name(variant);
+    const ScopedEnv variant_env("DETSTREAM_CUDA_HALO", name.c_str());
+    const std::int64_t stride = name.find("s2") != std::string::npos ? 2 : 1;
+    const bool stream = name.find("stream") != std::string::npos;
     for (const Case& k : cases) {
-      if (k.residual && stride != 1) continue;
+      if ((k.residual && stride != 1) || (stream && k.c != 16) || (k.stream_only && !stream)) continue;
       testing::TestGraph t;
       const int x = t.input("x", {k.n, k.c, k.h, k.w});
       Attributes a{{"kernel_shape", Attribute::of_ints({3, 3})}, {"strides", Attribute::of_ints({stride, stride})},
@@ -158,11 +163,56 @@ TEST(CudaGpu, HaloTileConvolutionMatchesTheReference) {
       const std::vector<Tensor> inputs{testing::random_tensor({k.n, k.c, k.h, k.w}, 4)};
       const auto expected = testing::run_reference(t.graph, inputs);
       ASSERT_TRUE(expected.has_value());
-      const std::string where = std::string(cuda::conv_halo_name(variant)) + " n " + std::to_string(k.n) + " c " +
+      const std::string where = name + " n " + std::to_string(k.n) + " c " +
                                 std::to_string(k.c) + " " + std::to_string(k.h) + "x" + std::to_string(k.w) + " k " +
                                 std::to_string(k_out) + (k.residual ? " residual" : "");
       Tensor got(DataType::kFloat32, conv_out);
       ASSERT_NO_FATAL_FAILURE(run_fp16(t.graph, inputs[0], "1 halo-tile", where, got));
+      EXPECT_LT(rel_l2(got, (*expected)[0]), 2e-3) << where;
+    }
+  }
+}
+
+// Every direct-conv variant (DETSTREAM_CUDA_DIRECT) on stem convolutions (3 input channels, 3x3)
+// reading the fp32 NCHW input in place: the multi-pixel variants where their geometry holds
+// (stride 2, output width a multiple of their pixel count; odd heights read past the last row),
+// 8 and 16 output channels per thread (K = 24 and 32), the one-pixel kernel everywhere (odd
+// widths, stride 1).
+TEST(CudaGpu, StemConvolutionMatchesTheReference) {
+  DETSTREAM_REQUIRE_CUDA_DEVICE();
+  struct Case {
+    std::int64_t n, h, w, k, stride;
+  };
+  const std::vector<Case> cases{{2, 18, 24, 16, 2}, {1, 17, 16, 32, 2}, {3, 8, 8, 24, 2}, {1, 10, 12, 16, 2},
+                                {1, 10, 13, 16, 2}, {2, 9, 12, 16, 1}};
+  for (int variant = 0; variant < cuda::kConvDirectCount; ++variant) {
+    const std::string name = cuda::conv_direct_name(variant);
+    const ScopedEnv variant_env("DETSTREAM_CUDA_DIRECT", name.c_str());
+    const int pixels = name.find("4-pixel") != std::string::npos ? 4 : name.find("2-pixel") != std::string::npos ? 2 : 1;
+    for (const Case& k : cases) {
+      testing::TestGraph t;
+      const int x = t.input("x", {k.n, 3, k.h, k.w});
+      const Shape out{k.n, k.k, (k.h - 1) / k.stride + 1, (k.w - 1) / k.stride + 1};
+      const Attributes a{{"kernel_shape", Attribute::of_ints({3, 3})}, {"strides", Attribute::of_ints({k.stride, k.stride})},
+                         {"pads", Attribute::of_ints({1, 1, 1, 1})}, {"activation", Attribute::of_string("silu")}};
+      t.output(t.op("Conv", {x, t.random("w", {k.k, 3, 3, 3}, 0.5f), t.random("b", {k.k})}, out, a));
+      cuda::ConvDirectParams geometry;
+      geometry.x.dtype = cuda::kKernelF32;
+      geometry.x.strides[0] = 3 * k.h * k.w, geometry.x.strides[1] = k.h * k.w, geometry.x.strides[2] = k.w, geometry.x.strides[3] = 1;
+      geometry.c = 3, geometry.h = static_cast<int>(k.h), geometry.w_in = static_cast<int>(k.w), geometry.r = 3, geometry.s = 3;
+      geometry.k = static_cast<int>(k.k);
+      geometry.stride_h = geometry.stride_w = static_cast<int>(k.stride), geometry.pad_h = geometry.pad_w = 1;
+      geometry.out_h = static_cast<int>(out[2]), geometry.out_w = static_cast<int>(out[3]);
+      const std::string where = name + ", n " + std::to_string(k.n) + " " + std::to_string(k.h) + "x" + std::to_string(k.w) +
+                                " k " + std::to_string(k.k) + " stride " + std::to_string(k.stride);
+      const bool applies = pixels == 1 || (k.stride == 2 && out[3] % pixels == 0 && 2 * out[3] <= k.w);
+      ASSERT_EQ(cuda::conv_direct_variant_supported(geometry, variant), applies) << where;
+      if (!applies) continue;
+      const std::vector<Tensor> inputs{testing::random_tensor({k.n, 3, k.h, k.w}, 5, 0.0f, 1.0f)};
+      const auto expected = testing::run_reference(t.graph, inputs);
+      ASSERT_TRUE(expected.has_value());
+      Tensor got(DataType::kFloat32, out);
+      ASSERT_NO_FATAL_FAILURE(run_fp16(t.graph, inputs[0], "1 direct", where, got));
       EXPECT_LT(rel_l2(got, (*expected)[0]), 2e-3) << where;
     }
   }
@@ -188,6 +238,35 @@ TEST(CudaGpu, MaxPoolWindowsMatchTheReference) {
     ASSERT_TRUE(expected.has_value());
     const std::vector<Tensor> got = testing::run_cuda(t.graph, Precision::kFp16, inputs);
     EXPECT_LT(rel_l2(got[0], (*expected)[0]), 2e-3) << "kernel " << k.kernel << " stride " << k.stride;
+  }
+}
+
+// SPPF's chained pools in one kernel: three 5x5 and two 3x3 pools on maps smaller than, equal
+// to and not a multiple of the kernel's 10x10 output tile, 8 to 24 channels, written into one
+// concatenation (channel slices: strided outputs), against the reference's pool-by-pool result.
+TEST(CudaGpu, MaxPoolChainMatchesTheReference) {
+  DETSTREAM_REQUIRE_CUDA_DEVICE();
+  struct Case {
+    std::int64_t n, c, h, w, kernel, pools;
+  };
+  for (const Case& k : std::vector<Case>{{2, 16, 20, 20, 5, 3}, {1, 24, 13, 7, 5, 3}, {1, 8, 1, 1, 5, 3}, {3, 16, 25, 31, 3, 2}}) {
+    testing::TestGraph t;
+    const int x = t.input("x", {k.n, k.c, k.h, k.w});
+    const Shape same{k.n, k.c, k.h, k.w};
+    const Attributes a{{"kernel_shape", Attribute::of_ints({k.kernel, k.kernel})}, {"strides", Attribute::of_ints({1, 1})},
+                       {"pads", Attribute::of_ints({k.kernel / 2, k.kernel / 2, k.kernel / 2, k.kernel / 2})}};
+    std::vector<int> cat{t.conv(x, k.c, 1, 1, true)};  // an NHWC fp16 feature map, as in SPPF
+    for (std::int64_t i = 0; i < k.pools; ++i) cat.push_back(t.op("MaxPool", {cat.back()}, same, a));
+    t.output(t.op("Concat", cat, {k.n, k.c * (k.pools + 1), k.h, k.w}, {{"axis", Attribute::of_int(1)}}));
+    const std::vector<Tensor> inputs{testing::random_tensor({k.n, k.c, k.h, k.w}, 8)};
+    const auto expected = testing::run_reference(t.graph, inputs);
+    ASSERT_TRUE(expected.has_value());
+    const std::string where = std::to_string(k.pools) + " pools of " + std::to_string(k.kernel) + "x" + std::to_string(k.kernel) +
+                              " on " + std::to_string(k.n) + "x" + std::to_string(k.c) + "x" + std::to_string(k.h) + "x" +
+                              std::to_string(k.w);
+    Tensor got(DataType::kFloat32, (*expected)[0].shape());
+    ASSERT_NO_FATAL_FAILURE(run_fp16(t.graph, inputs[0], "1 pool chain in one kernel", where, got));
+    EXPECT_LT(rel_l2(got, (*expected)[0]), 2e-3) << where;
   }
 }
 

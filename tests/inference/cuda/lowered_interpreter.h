@@ -136,10 +136,19 @@ class LoweredInterpreter {
     });
   }
 
+  // The step's pool, then each chained one over the previous output (SPPF as one step).
   void maxpool(const cuda::Step& s, const Node& node) {
-    const cuda::TensorRef& x = s.inputs[0];
+    const cuda::TensorRef* x = &s.inputs[0];
+    for (std::size_t i = 0; i <= s.chained_outputs.size(); ++i) {
+      const cuda::TensorRef& y = i == 0 ? s.output : s.chained_outputs[i - 1];
+      pool(*x, y, node);
+      x = &y;
+    }
+  }
+
+  void pool(const cuda::TensorRef& x, const cuda::TensorRef& y, const Node& node) {
     const ops::WindowGeometry geo = ops::resolve_window(node, x.shape, node.attr_ints("kernel_shape"), node.attr_int("ceil_mode", 0) != 0);
-    for_each(s.output.shape, [&](const std::vector<std::int64_t>& i) {
+    for_each(y.shape, [&](const std::vector<std::int64_t>& i) {
       float best = -INFINITY;
       for (std::int64_t kh = 0; kh < geo.kernel[0]; ++kh)
         for (std::int64_t kw = 0; kw < geo.kernel[1]; ++kw) {
@@ -147,9 +156,10 @@ class LoweredInterpreter {
           const std::int64_t w = i[3] * geo.strides[1] - geo.pads_begin[1] + kw * geo.dilations[1];
           if (h >= 0 && h < x.shape[2] && w >= 0 && w < x.shape[3]) best = std::max(best, load(x, offset(x, {i[0], i[1], h, w})));
         }
-      store(s.output, offset(s.output, i), best);
+      store(y, offset(y, i), best);
     });
   }
+
 
   void resize(const cuda::Step& s) {  // nearest, asymmetric, floor (what the fixtures use)
     const cuda::TensorRef& x = s.inputs[0];

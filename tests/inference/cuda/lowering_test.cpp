@@ -123,6 +123,42 @@ TEST(CudaLowering, ResidualAddIsFoldedIntoTheConvolutionThatFeedsIt) {
   EXPECT_EQ(count_steps(lower_graph(wide, Precision::kFp16, {}), wide, "Add"), 3);
 }
 
+// SPPF-like chains: up to three identical stride-1 "same" pools become one step (the first
+// pool's, the others as chained outputs); a fourth starts a new chain; a strided pool never chains.
+TEST(CudaLowering, ChainedMaxPoolsAreOneStep) {
+  testing::TestGraph t;
+  const int x = t.input("x", {2, 3, 9, 7});
+  const int c = t.conv(x, 16, 1, 1, true);
+  const Shape same{2, 16, 9, 7};
+  const Attributes pool{{"kernel_shape", Attribute::of_ints({5, 5})}, {"strides", Attribute::of_ints({1, 1})},
+                        {"pads", Attribute::of_ints({2, 2, 2, 2})}};
+  const int p1 = t.op("MaxPool", {c}, same, pool);
+  const int p2 = t.op("MaxPool", {p1}, same, pool);
+  const int p3 = t.op("MaxPool", {p2}, same, pool);
+  const int p4 = t.op("MaxPool", {p3}, same, pool);
+  const int strided = t.op("MaxPool", {p1}, {2, 16, 5, 4},
+                           {{"kernel_shape", Attribute::of_ints({3, 3})}, {"strides", Attribute::of_ints({2, 2})},
+                            {"pads", Attribute::of_ints({1, 1, 1, 1})}});
+  t.output(t.op("Concat", {c, p1, p2, p3, p4}, {2, 80, 9, 7}, {{"axis", Attribute::of_int(1)}}));
+  t.output(strided);
+  const Graph& g = t.graph;
+  auto chains = [&](const LoweredGraph& l) {
+    std::vector<std::size_t> lengths;
+    for (const Step& s : l.steps)
+      if (s.kind == StepKind::kMaxPool) lengths.push_back(s.chained_outputs.size());
+    return lengths;
+  };
+  const LoweredGraph fused = lower_graph(g, Precision::kFp16, {});
+  EXPECT_EQ(chains(fused), (std::vector<std::size_t>{2, 0, 0})) << "p1 computes p2 and p3; p4 and the strided pool alone";
+  LoweringOptions off;
+  off.fuse_pool_chain = false;
+  const LoweredGraph separate = lower_graph(g, Precision::kFp16, off);
+  EXPECT_EQ(chains(separate), (std::vector<std::size_t>(5, 0)));
+  const std::vector<Tensor> inputs{testing::random_tensor({2, 3, 9, 7}, 6)};
+  const std::vector<Tensor> a = LoweredInterpreter(g, fused).run(inputs), b = LoweredInterpreter(g, separate).run(inputs);
+  for (std::size_t i = 0; i < a.size(); ++i) EXPECT_EQ(rel_l2(a[i], b[i]), 0.0) << "output " << i;
+}
+
 TEST(CudaLowering, ArenaReusesMemoryAndLiveBuffersNeverShareBytes) {
   const Graph g = testing::mini_yolo(2);
   const LoweredGraph l = lower_graph(g, Precision::kFp32, {});
