@@ -8,6 +8,7 @@
 // - conv_stem_kernel: the 3x3 stride-2 stem over fp32 rows that load as float4; one thread per
 //   2 or 4 adjacent output pixels, which share the input columns of each row and every weight
 //   load (fewer instructions per FMA).
+// - conv_stem_mma.cu: the same stem on tensor cores.
 // The variants (kDirect) are timed per layer like the other kernels' tiles.
 #include <cstdint>
 #include <string>
@@ -151,7 +152,7 @@ __global__ void __launch_bounds__(128) conv_stem_kernel(ConvDirectParams p) {
 }
 
 struct DirectConfig {
-  int pixels;    // output pixels per thread: 1 is conv_direct_kernel, else conv_stem_kernel
+  int pixels;    // output pixels per thread: 1 is conv_direct_kernel, else conv_stem_kernel; 0: conv_stem_mma.cu
   int channels;  // output channels per thread; 0: 16 where K allows, else 8
   const char* name;
 };
@@ -161,6 +162,7 @@ struct DirectConfig {
 // one with 16 channels latency-bound at 25% occupancy (99 registers).
 constexpr DirectConfig kDirect[kConvDirectCount] = {
     {1, 0, "direct"}, {2, 0, "direct 2-pixel"}, {4, 0, "direct 4-pixel"}, {2, 8, "direct 2-pixel k8"}, {4, 8, "direct 4-pixel k8"},
+    {0, 0, "direct mma"},
 };
 
 int channels_per_thread(const ConvDirectParams& p, int variant) {
@@ -206,6 +208,7 @@ const char* conv_direct_name(int variant) { return variant >= 0 && variant < kCo
 
 bool conv_direct_variant_supported(const ConvDirectParams& p, int variant) {
   if (variant < 0 || variant >= kConvDirectCount) return false;
+  if (kDirect[variant].pixels == 0) return conv_stem_mma_supported(p);
   return kDirect[variant].pixels == 1 || stem_geometry(p, kDirect[variant].pixels);
 }
 
@@ -219,6 +222,7 @@ void launch_conv_direct(const ConvDirectParams& p, int variant, cudaStream_t str
   const bool sixteen = per_thread == 16;
   // 32-bit input offsets: the host-side layer checks tensors stay below 2^31 elements.
   const int pixels = reinterpret_cast<std::uintptr_t>(p.x.data) % 16 == 0 ? kDirect[variant].pixels : 1;
+  if (pixels == 0) return launch_conv_stem_mma(p, stream);
   if (pixels == 2) return sixteen ? launch_stem<16, 2>(p, channel_groups, shared, stream) : launch_stem<8, 2>(p, channel_groups, shared, stream);
   if (pixels == 4) return sixteen ? launch_stem<16, 4>(p, channel_groups, shared, stream) : launch_stem<8, 4>(p, channel_groups, shared, stream);
   const long long count = static_cast<long long>(p.n) * p.out_h * p.out_w;

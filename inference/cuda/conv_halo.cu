@@ -239,16 +239,6 @@ bool allow_shared(Kernel* kernel, std::size_t bytes) {
   return true;
 }
 
-// CTAs of `kernel` the GPU holds at once (the stream kernel's grid).
-template <typename Kernel>
-int resident_ctas(Kernel* kernel, int threads, std::size_t shared) {
-  int device = 0, sms = 0, per_sm = 0;
-  DETSTREAM_CUDA_CHECK(cudaGetDevice(&device));
-  DETSTREAM_CUDA_CHECK(cudaDeviceGetAttribute(&sms, cudaDevAttrMultiProcessorCount, device));
-  DETSTREAM_CUDA_CHECK(cudaOccupancyMaxActiveBlocksPerMultiprocessor(&per_sm, kernel, threads, shared));
-  return sms * std::max(per_sm, 1);
-}
-
 // Each variant's kernel is a distinct function of one type: the once-per-kernel statics below
 // live in launch_variant<T>, one per variant.
 template <int T>

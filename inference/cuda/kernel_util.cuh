@@ -81,6 +81,17 @@ void launch_dependent(void (*kernel)(Params...), dim3 grid, dim3 block, std::siz
   DETSTREAM_CUDA_CHECK(cudaLaunchKernelEx(&config, kernel, std::forward<Args>(args)...));
 }
 
+// CTAs of `kernel` the GPU holds at once: the grid of a persistent kernel. Callers keep the result
+// in a static of their own (one per kernel).
+template <typename... Params>
+int resident_ctas(void (*kernel)(Params...), int threads, std::size_t shared_bytes) {
+  int device = 0, sms = 0, per_sm = 0;
+  DETSTREAM_CUDA_CHECK(cudaGetDevice(&device));
+  DETSTREAM_CUDA_CHECK(cudaDeviceGetAttribute(&sms, cudaDevAttrMultiProcessorCount, device));
+  DETSTREAM_CUDA_CHECK(cudaOccupancyMaxActiveBlocksPerMultiprocessor(&per_sm, kernel, threads, shared_bytes));
+  return sms * (per_sm > 0 ? per_sm : 1);
+}
+
 inline unsigned grid_for(std::int64_t count, unsigned block) {
   const std::int64_t blocks = (count + block - 1) / block;
   return static_cast<unsigned>(blocks < 1 ? 1 : (blocks > 65535 * 16 ? 65535 * 16 : blocks));

@@ -165,10 +165,15 @@ bool conv_direct_supported(int c, int k, int r, int s);
 // pixels per thread for the 3-channel 3x3 stride-2 stem over an fp32 input with unit column
 // stride, output width a multiple of 2 or 4 and the input at least twice as wide; 16 output
 // channels per thread where K allows, or 8.
-enum ConvDirectVariant : int { kDirectPixel = 0, kDirect2Pixel, kDirect4Pixel, kDirect2PixelK8, kDirect4PixelK8, kConvDirectCount };
+// kDirectMma: the stem on tensor cores (conv_stem_mma.cu), K 16 or 32, input width a multiple of 4.
+enum ConvDirectVariant : int {
+  kDirectPixel = 0, kDirect2Pixel, kDirect4Pixel, kDirect2PixelK8, kDirect4PixelK8, kDirectMma, kConvDirectCount
+};
 const char* conv_direct_name(int variant);
 bool conv_direct_variant_supported(const ConvDirectParams& params, int variant);
 // A multi-pixel variant falls back to one pixel per thread if x is not 16-byte aligned.
 void launch_conv_direct(const ConvDirectParams& params, int variant, cudaStream_t stream);
+bool conv_stem_mma_supported(const ConvDirectParams& params);
+void launch_conv_stem_mma(const ConvDirectParams& params, cudaStream_t stream);
 
 }  // namespace detstream::inference::cuda

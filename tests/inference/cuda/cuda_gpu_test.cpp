@@ -177,18 +177,20 @@ TEST(CudaGpu, HaloTileConvolutionMatchesTheReference) {
 // reading the fp32 NCHW input in place: the multi-pixel variants where their geometry holds
 // (stride 2, output width a multiple of their pixel count; odd heights read past the last row),
 // 8 and 16 output channels per thread (K = 24 and 32), the one-pixel kernel everywhere (odd
-// widths, stride 1).
+// widths, stride 1), the tensor-core kernel for K 16 and 32 with widths a multiple of 4, with
+// more tiles than its persistent grid (8 x 320 x 320).
 TEST(CudaGpu, StemConvolutionMatchesTheReference) {
   DETSTREAM_REQUIRE_CUDA_DEVICE();
   struct Case {
     std::int64_t n, h, w, k, stride;
   };
   const std::vector<Case> cases{{2, 18, 24, 16, 2}, {1, 17, 16, 32, 2}, {3, 8, 8, 24, 2}, {1, 10, 12, 16, 2},
-                                {1, 10, 13, 16, 2}, {2, 9, 12, 16, 1}};
+                                {1, 10, 13, 16, 2}, {2, 9, 12, 16, 1}, {8, 320, 320, 16, 2}};
   for (int variant = 0; variant < cuda::kConvDirectCount; ++variant) {
     const std::string name = cuda::conv_direct_name(variant);
     const ScopedEnv variant_env("DETSTREAM_CUDA_DIRECT", name.c_str());
     const int pixels = name.find("4-pixel") != std::string::npos ? 4 : name.find("2-pixel") != std::string::npos ? 2 : 1;
+    const bool mma = name.find("mma") != std::string::npos;
     for (const Case& k : cases) {
       testing::TestGraph t;
       const int x = t.input("x", {k.n, 3, k.h, k.w});
@@ -205,7 +207,8 @@ TEST(CudaGpu, StemConvolutionMatchesTheReference) {
       geometry.out_h = static_cast<int>(out[2]), geometry.out_w = static_cast<int>(out[3]);
       const std::string where = name + ", n " + std::to_string(k.n) + " " + std::to_string(k.h) + "x" + std::to_string(k.w) +
                                 " k " + std::to_string(k.k) + " stride " + std::to_string(k.stride);
-      const bool applies = pixels == 1 || (k.stride == 2 && out[3] % pixels == 0 && 2 * out[3] <= k.w);
+      const bool applies = mma ? k.stride == 2 && k.w % 4 == 0 && (k.k == 16 || k.k == 32)
+                               : pixels == 1 || (k.stride == 2 && out[3] % pixels == 0 && 2 * out[3] <= k.w);
       ASSERT_EQ(cuda::conv_direct_variant_supported(geometry, variant), applies) << where;
       if (!applies) continue;
       const std::vector<Tensor> inputs{testing::random_tensor({k.n, 3, k.h, k.w}, 5, 0.0f, 1.0f)};

@@ -1,0 +1,151 @@
+// The stem convolution on tensor cores: 3 input channels, 3x3, stride 2, padding 1, read in place
+// from the graph's fp32 NCHW input. The 27-value window of an output pixel is the depth of one
+// 16 x K x 32 MMA (two k16 steps, depths 27-31 have zero weights), so a pixel costs a few shared
+// loads and conversions instead of the CUDA-core kernels' 27 x K FMAs (ncu at batch 32 on the
+// H200: the 2-pixel CUDA-core kernel issued 87M instructions, 141 us against a ~60 us byte floor).
+// CTAs are persistent: each keeps the weights in B fragments and walks over output tiles of
+// 2 rows x 64 pixels, copying the next tiles' input rows (fp32, 16-byte cp.async, zero outside the
+// image) into shared memory while it multiplies the current one.
+#include <algorithm>
+
+#include "inference/cuda/conv_mma.cuh"
+
+namespace detstream::inference::cuda {
+
+namespace {
+
+constexpr int kWarps = 4;
+constexpr int kStages = 3;
+constexpr int kTileRows = 2, kTileCols = 64;        // output pixels per tile; a warp has 32 of a row
+constexpr int kInRows = 2 * kTileRows + 1;          // input rows per channel
+constexpr int kVectors = 2 * kTileCols / 4 + 1;     // float4s per staged row: columns 2*ox0-4 .. 2*ox0+127
+constexpr int kPitch = 4 * kVectors;                // floats per staged row
+constexpr int kStageFloats = 3 * kInRows * kPitch;
+constexpr int kWindow = 27;
+
+struct StemTile {
+  int image, oy0, ox0;
+  __device__ StemTile(int tile, const ConvDirectParams& p) {
+    const int tiles_w = (p.out_w + kTileCols - 1) / kTileCols, tiles_h = (p.out_h + kTileRows - 1) / kTileRows;
+    ox0 = (tile % tiles_w) * kTileCols;
+    oy0 = ((tile / tiles_w) % tiles_h) * kTileRows;
+    image = tile / (tiles_w * tiles_h);
+  }
+};
+
+// Input rows 2*oy0-1 .. 2*oy0+3 of each channel, columns 2*ox0-4 .. 2*ox0+127 (the input width is a
+// multiple of 4, so every float4 is wholly inside or outside the image).
+__device__ __forceinline__ void load_tile(float* stage, const ConvDirectParams& p, const StemTile& t) {
+  const float* x = static_cast<const float*>(p.x.data);
+  const float* x_image = x + t.image * p.x.strides[0];
+  const int ih0 = 2 * t.oy0 - 1, col0 = 2 * t.ox0 - 4;
+  for (int v = threadIdx.x; v < 3 * kInRows * kVectors; v += kWarps * 32) {
+    const int row = v / kVectors, q = v % kVectors;
+    const int c = row / kInRows, ih = ih0 + row % kInRows, col = col0 + 4 * q;
+    const bool pred = static_cast<unsigned>(ih) < static_cast<unsigned>(p.h) && col >= 0 && col < p.w_in;
+    cp_async16(stage + row * kPitch + 4 * q, pred ? x_image + c * p.x.strides[1] + ih * p.x.strides[2] + col : x, pred);
+  }
+}
+
+// NF n8 fragments: K = 8 * NF output channels.
+template <int NF>
+__global__ void __launch_bounds__(kWarps * 32) conv_stem_mma_kernel(ConvDirectParams p, int tiles) {
+  __shared__ __align__(16) float stages[kStages * kStageFloats];
+  const int lane = threadIdx.x % 32, warp = threadIdx.x / 32;
+  // m16n8k16 fragments: A register j of k-step ks holds pixel lane/4 + 8*(j%2) at depths
+  // depth(ks, j/2, 0..1); B register `upper` holds channel lane/4 at depths depth(ks, upper, 0..1).
+  auto depth = [&](int ks, int upper, int e) { return ks * 16 + upper * 8 + (lane % 4) * 2 + e; };
+  unsigned b[2][NF][2];
+  int offset[2][2][2];  // where a depth's value sits in the stage, from a pixel's base
+#pragma unroll
+  for (int ks = 0; ks < 2; ++ks)
+#pragma unroll
+    for (int upper = 0; upper < 2; ++upper) {
+#pragma unroll
+      for (int nf = 0; nf < NF; ++nf) {
+        const int n = nf * 8 + lane / 4, k0 = depth(ks, upper, 0), k1 = depth(ks, upper, 1);
+        const __half2 pair = __floats2half2_rn(k0 < kWindow ? p.w[n * kWindow + k0] : 0.0f, k1 < kWindow ? p.w[n * kWindow + k1] : 0.0f);
+        b[ks][nf][upper] = *reinterpret_cast<const unsigned*>(&pair);
+      }
+#pragma unroll
+      for (int e = 0; e < 2; ++e) {
+        const int k = depth(ks, upper, e), c = k / 9, r = k / 3 % 3, s = k % 3;
+        // Column 2*px + s - 1 of the image is column 2*px + s + 3 of the stage; depths past the
+        // window read a real value (times a zero weight).
+        offset[ks][upper][e] = k < kWindow ? (c * kInRows + r) * kPitch + s + 3 : 3;
+      }
+    }
+  ConvIgemmParams out;  // the epilogue's view of the layer
+  out.y = p.y, out.bias = p.bias, out.k = p.k, out.activation = p.activation;
+  out.y_sn = p.y_sn, out.y_sh = p.y_sh, out.y_sw = p.y_sw;
+  const int mine = (tiles - static_cast<int>(blockIdx.x) + static_cast<int>(gridDim.x) - 1) / static_cast<int>(gridDim.x);
+  auto tile = [&](int j) { return StemTile(static_cast<int>(blockIdx.x + j * gridDim.x), p); };
+  wait_for_producers();
+  release_dependents();
+#pragma unroll
+  for (int s = 0; s < kStages - 1; ++s) {
+    if (s < mine) load_tile(stages + s * kStageFloats, p, tile(s));
+    cp_async_commit();
+  }
+  // Warp w multiplies pixels 32*(w%2) .. +31 of tile row w/2: two m16 fragments.
+  const int py = warp / 2, px0 = (warp % 2) * 32;
+  for (int j = 0; j < mine; ++j) {
+    cp_async_wait<kStages - 2>();
+    __syncthreads();  // also: every warp is done with the stage the next load overwrites
+    const int ahead = j + kStages - 1;
+    if (ahead < mine) load_tile(stages + (ahead % kStages) * kStageFloats, p, tile(ahead));
+    cp_async_commit();
+    const float* stage = stages + (j % kStages) * kStageFloats;
+    float acc[2][NF][4];
+    zero_accumulators(acc);
+#pragma unroll
+    for (int mf = 0; mf < 2; ++mf) {
+      int base[2];
+#pragma unroll
+      for (int h = 0; h < 2; ++h) base[h] = 2 * py * kPitch + 2 * (px0 + mf * 16 + lane / 4 + h * 8);
+#pragma unroll
+      for (int ks = 0; ks < 2; ++ks) {
+        unsigned a[4];
+#pragma unroll
+        for (int r = 0; r < 4; ++r) {
+          const int h = r % 2, upper = r / 2;
+          const __half2 pair = __floats2half2_rn(stage[base[h] + offset[ks][upper][0]], stage[base[h] + offset[ks][upper][1]]);
+          a[r] = *reinterpret_cast<const unsigned*>(&pair);
+        }
+#pragma unroll
+        for (int nf = 0; nf < NF; ++nf) mma_16816(acc[mf][nf], a, b[ks][nf][0], b[ks][nf][1]);
+      }
+    }
+    const StemTile t = tile(j);
+    store_accumulators(acc, out, px0, 0, lane, [&](int row) {
+      const int oy = t.oy0 + py, ox = t.ox0 + row;
+      if (oy >= p.out_h || ox >= p.out_w) return OutputPixel{false, 0, 0};
+      return OutputPixel{true, t.image * p.y_sn + oy * p.y_sh + ox * p.y_sw, 0};
+    });
+  }
+  cp_async_wait<0>();
+}
+
+template <int NF>
+void launch_typed(const ConvDirectParams& p, cudaStream_t stream) {
+  static const int resident = resident_ctas(conv_stem_mma_kernel<NF>, kWarps * 32, 0);
+  const long long tiles = static_cast<long long>(p.n) * ((p.out_h + kTileRows - 1) / kTileRows) * ((p.out_w + kTileCols - 1) / kTileCols);
+  const unsigned grid = static_cast<unsigned>(std::min<long long>(tiles, resident));
+  launch_dependent(conv_stem_mma_kernel<NF>, dim3(grid), dim3(kWarps * 32), 0, stream, p, static_cast<int>(tiles));
+}
+
+}  // namespace
+
+bool conv_stem_mma_supported(const ConvDirectParams& p) {
+  const auto& st = p.x.strides;
+  return p.x.dtype == kKernelF32 && st[3] == 1 && st[0] % 4 == 0 && st[1] % 4 == 0 && st[2] % 4 == 0 && p.w_in % 4 == 0 &&
+         p.c == 3 && p.r == 3 && p.s == 3 && p.stride_h == 2 && p.stride_w == 2 && p.pad_h == 1 && p.pad_w == 1 &&
+         p.dilation_h == 1 && p.dilation_w == 1 && (p.k == 16 || p.k == 32);
+}
+
+void launch_conv_stem_mma(const ConvDirectParams& p, cudaStream_t stream) {
+  if (!conv_stem_mma_supported(p)) throw CudaError("conv_stem_mma: not a 3-channel 3x3 stride-2 stem with K 16 or 32");
+  p.k == 16 ? launch_typed<2>(p, stream) : launch_typed<4>(p, stream);
+}
+
+}  // namespace detstream::inference::cuda
