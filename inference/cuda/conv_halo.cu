@@ -105,31 +105,14 @@ struct HaloCta {
     }
   };
 
-  // Which (row, 16-byte part) of a copy of `count` vectors thread-vector v moves. Rows are
-  // kLdc = 24 halves (48 bytes) apart, so row p's part q sits in bank group 3p + q (mod 8): each
-  // quarter-warp (8 copies the shared memory serves at once) takes one part of 8 consecutive rows,
-  // which hit 8 distinct groups, and every warp still reads whole 32-byte sectors (16 rows, both
-  // parts). Row-major order (v / 2, v % 2) put two copies of a quarter-warp in one group. The last,
-  // partial group of 16 stays row-major.
-  __device__ static void copy_slot(int v, int count, int& row, int& part) {
-    static_assert(kVectors == 2, "two 16-byte parts per 16-channel row");
-    if (v < count / 16 * 16) {
-      row = (v / 16) * 8 + v % 8, part = (v / 8) % 2;
-    } else {
-      row = v / 2, part = v % 2;
-    }
-  }
-
   // The patch's input window, channels c0..c0+BC, zero-filled outside the image.
   __device__ static void load_window(half* dst, const ConvIgemmParams& p, const Patch& patch, int c0) {
     const half* x = static_cast<const half*>(p.x);
     const half* x_image = x + patch.image * p.x_sn;
     const int ih0 = patch.oh0 * S - p.pad_h, iw0 = patch.ow0 * S - p.pad_w;
 #pragma unroll
-    constexpr int kCount = Tile::kPatchH * Tile::kPatchW * kVectors;
-    for (int v = threadIdx.x; v < kCount; v += kThreads) {
-      int pixel, part;
-      copy_slot(v, kCount, pixel, part);
+    for (int v = threadIdx.x; v < Tile::kPatchH * Tile::kPatchW * kVectors; v += kThreads) {
+      const int pixel = v / kVectors, part = v % kVectors;
       const int py = pixel / Tile::kPatchW, px = pixel % Tile::kPatchW;
       const int ih = ih0 + py, iw = iw0 + px;
       const bool pred = static_cast<unsigned>(ih) < static_cast<unsigned>(p.h) && static_cast<unsigned>(iw) < static_cast<unsigned>(p.w_in);
@@ -144,8 +127,7 @@ struct HaloCta {
     const int kgemm = 9 * p.c;
 #pragma unroll
     for (int v = threadIdx.x; v < 9 * BN * kVectors; v += kThreads) {
-      int row, part;  // row = tap * BN + output channel
-      copy_slot(v, 9 * BN * kVectors, row, part);
+      const int row = v / kVectors, part = v % kVectors;  // row = tap * BN + output channel
       const int tap = row / BN, k = n0 + row % BN;
       const bool pred = k < p.k;
       cp_async16(dst + row * kLdc + part * 8, pred ? w + static_cast<long long>(k) * kgemm + tap * p.c + c0 + part * 8 : w, pred);
