@@ -1,7 +1,7 @@
 // Direct convolution for few input channels (the stem): the CTA's weights in shared memory,
 // input read in place from the graph's fp32 NCHW staging. The implicit GEMM would need C padded
 // to 8 and a layout copy first; with C = 3 the whole layer is a few MACs per byte.
-// Two kernels:
+// Kernels:
 // - conv_direct_kernel: any window, stride and input type; one thread per output pixel and group
 //   of KPT output channels (neighbouring threads read neighbouring pixels, so loads coalesce and
 //   the window overlap hits L1).

@@ -251,6 +251,7 @@ class Lowerer {
   bool in_head(const Node& node) const {
     return !head_of_.empty() && head_of_[static_cast<std::size_t>(&node - g_.nodes.data())] >= 0;
   }
+
   // --- pool chains ----------------------------------------------------------------------
   // A MaxPool whose output feeds an identical one, up to kMaxPoolChain pools (SPPF: three 5x5
   // pools, each over the previous one): the first pool's step computes them all, so at batch 1
