@@ -1,0 +1,115 @@
+// Which kernel variants apply to which layer, checked without a GPU (host-side predicates of
+// kernels.h): the stem variants of the direct convolution, the streaming halo tiles and the pool
+// chain. The build only times the variants these admit, so a wrong answer either runs a kernel
+// outside its geometry or hides a faster one.
+#ifdef DETSTREAM_WITH_CUDA
+#include <gtest/gtest.h>
+
+#include <string>
+
+#include "inference/cuda/kernels.h"
+
+namespace detstream::inference::cuda {
+namespace {
+
+// yolov8n's stem at batch n: 3 x 640 x 640 fp32 NCHW -> 16 x 320 x 320, 3x3, stride 2, padding 1.
+ConvDirectParams stem(int n = 1, int h = 640, int w = 640, int k = 16) {
+  ConvDirectParams p;
+  p.x.dtype = kKernelF32;
+  p.x.strides[0] = 3LL * h * w, p.x.strides[1] = 1LL * h * w, p.x.strides[2] = w, p.x.strides[3] = 1;
+  p.n = n, p.c = 3, p.h = h, p.w_in = w, p.k = k, p.r = 3, p.s = 3;
+  p.stride_h = p.stride_w = 2, p.pad_h = p.pad_w = 1;
+  p.out_h = (h - 1) / 2 + 1, p.out_w = (w - 1) / 2 + 1;
+  return p;
+}
+
+int variant_named(const std::string& name) {
+  for (int v = 0; v < kConvDirectCount; ++v)
+    if (name == conv_direct_name(v)) return v;
+  ADD_FAILURE() << "no direct-conv variant named '" << name << "'";
+  return -1;
+}
+
+TEST(CudaKernelApplicability, EveryDirectVariantTakesTheYoloStem) {
+  for (int v = 0; v < kConvDirectCount; ++v) EXPECT_TRUE(conv_direct_variant_supported(stem(), v)) << conv_direct_name(v);
+  EXPECT_FALSE(conv_direct_variant_supported(stem(), kConvDirectCount));
+  EXPECT_FALSE(conv_direct_variant_supported(stem(), -1));
+}
+
+TEST(CudaKernelApplicability, StemVariantsRefuseWhatTheirLoadsCannotCover) {
+  const int pixel = variant_named("direct"), two = variant_named("direct 2-pixel"), four = variant_named("direct 4-pixel");
+  const int mma = variant_named("direct mma");
+  // 13 wide: 7 output columns, an odd count; the rows do not load as float4 either.
+  const ConvDirectParams odd = stem(1, 10, 13);
+  EXPECT_TRUE(conv_direct_variant_supported(odd, pixel));
+  EXPECT_FALSE(conv_direct_variant_supported(odd, two));
+  EXPECT_FALSE(conv_direct_variant_supported(odd, mma));
+  // 12 wide: 6 output columns, a multiple of 2 but not of 4.
+  EXPECT_TRUE(conv_direct_variant_supported(stem(1, 10, 12), two));
+  EXPECT_FALSE(conv_direct_variant_supported(stem(1, 10, 12), four));
+  // Stride 1: only the one-pixel kernel.
+  ConvDirectParams dense = stem();
+  dense.stride_h = dense.stride_w = 1;
+  dense.out_h = dense.h, dense.out_w = dense.w_in;
+  EXPECT_TRUE(conv_direct_variant_supported(dense, pixel));
+  for (int v : {two, four, mma}) EXPECT_FALSE(conv_direct_variant_supported(dense, v)) << conv_direct_name(v);
+  // fp16 input, or columns not adjacent: no float4 rows.
+  ConvDirectParams half_input = stem();
+  half_input.x.dtype = kKernelF16;
+  ConvDirectParams strided_columns = stem();
+  strided_columns.x.strides[3] = 2;
+  for (const ConvDirectParams& p : {half_input, strided_columns}) {
+    EXPECT_TRUE(conv_direct_variant_supported(p, pixel));
+    for (int v : {two, four, mma}) EXPECT_FALSE(conv_direct_variant_supported(p, v)) << conv_direct_name(v);
+  }
+  // The tensor-core stem holds K = 16 or 32 in its fragments.
+  EXPECT_TRUE(conv_direct_variant_supported(stem(1, 640, 640, 32), mma));
+  EXPECT_FALSE(conv_direct_variant_supported(stem(1, 640, 640, 24), mma));
+  EXPECT_TRUE(conv_direct_variant_supported(stem(1, 640, 640, 24), two));
+}
+
+ConvIgemmParams conv3x3(int c, int k, int stride) {
+  ConvIgemmParams p;
+  p.n = 2, p.c = c, p.h = 160, p.w_in = 160, p.k = k, p.r = 3, p.s = 3;
+  p.stride_h = p.stride_w = stride, p.pad_h = p.pad_w = 1;
+  p.out_h = p.out_w = (160 - 1) / stride + 1;
+  return p;
+}
+
+TEST(CudaKernelApplicability, StreamingHaloTilesTakeSingleChunkLayersOnly) {
+  for (int v = 0; v < kConvHaloCount; ++v) {
+    const std::string name = conv_halo_name(v);
+    const int stride = name.find("s2") != std::string::npos ? 2 : 1;
+    const bool stream = name.find("stream") != std::string::npos;
+    EXPECT_TRUE(conv_halo_supported(conv3x3(16, 32, stride), v)) << name;
+    EXPECT_EQ(conv_halo_supported(conv3x3(32, 32, stride), v), !stream) << name << ": two 16-channel chunks";
+    EXPECT_FALSE(conv_halo_supported(conv3x3(16, 32, 3 - stride), v)) << name << ": the other stride";
+  }
+}
+
+Window2d pool(int kernel, std::int64_t size = 20) {
+  Window2d w;
+  w.n = 1, w.c = 128, w.in_h = w.in_w = w.out_h = w.out_w = size;
+  w.kernel_h = w.kernel_w = kernel, w.pad_h = w.pad_w = kernel / 2;
+  w.vector8 = true;
+  return w;
+}
+
+TEST(CudaKernelApplicability, PoolChainKernelTakesSppfAndRefusesOtherWindows) {
+  EXPECT_TRUE(maxpool_chain_supported(pool(5), 3)) << "SPPF";
+  EXPECT_TRUE(maxpool_chain_supported(pool(3), 2));
+  EXPECT_TRUE(maxpool_chain_supported(pool(5, 1), 3)) << "a 1x1 map";
+  EXPECT_FALSE(maxpool_chain_supported(pool(5), 4)) << "more pools than the shared tile's halo holds";
+  EXPECT_FALSE(maxpool_chain_supported(pool(7), 2)) << "an unrolled window only for 3 and 5";
+  Window2d strided = pool(5);
+  strided.stride_h = strided.stride_w = 2;
+  strided.out_h = strided.out_w = 10;
+  EXPECT_FALSE(maxpool_chain_supported(strided, 3));
+  Window2d scalar = pool(5);
+  scalar.vector8 = false;
+  EXPECT_FALSE(maxpool_chain_supported(scalar, 3)) << "16-byte channel vectors only";
+}
+
+}  // namespace
+}  // namespace detstream::inference::cuda
+#endif
