@@ -171,13 +171,10 @@ int channels_per_thread(const ConvDirectParams& p, int variant) {
   return (wanted == 0 || wanted == 16) && p.k % 16 == 0 && 16 * window <= kMaxWeightFloats ? 16 : 8;
 }
 
-// The geometry conv_stem_kernel assumes: its loads stay inside every input row and are 16-byte
-// aligned (given an aligned base address).
+// The geometry conv_stem_kernel assumes: its loads of P pixels' columns stay inside every input
+// row (and are 16-byte aligned, given an aligned base address).
 bool stem_geometry(const ConvDirectParams& p, int pixels) {
-  const auto& st = p.x.strides;
-  return p.x.dtype == kKernelF32 && st[3] == 1 && st[0] % 4 == 0 && st[1] % 4 == 0 && st[2] % 4 == 0 && p.c == 3 && p.r == 3 &&
-         p.s == 3 && p.stride_h == 2 && p.stride_w == 2 && p.pad_h == 1 && p.pad_w == 1 && p.dilation_h == 1 && p.dilation_w == 1 &&
-         p.out_w % pixels == 0 && 2 * p.out_w <= p.w_in;
+  return conv_stem_geometry(p) && p.out_w % pixels == 0 && 2 * p.out_w <= p.w_in;
 }
 
 template <int KPT, int P>
@@ -202,6 +199,12 @@ void launch_typed(const ConvDirectParams& p, dim3 grid, unsigned block, std::siz
 bool conv_direct_supported(int c, int k, int r, int s) {
   // Beyond a few channels the implicit GEMM's tensor cores win; the direct kernel is for stems.
   return c >= 1 && c <= 4 && k % 8 == 0 && 8 * c * r * s <= kMaxWeightFloats;
+}
+
+bool conv_stem_geometry(const ConvDirectParams& p) {
+  const auto& st = p.x.strides;
+  return p.x.dtype == kKernelF32 && st[3] == 1 && st[0] % 4 == 0 && st[1] % 4 == 0 && st[2] % 4 == 0 && p.c == 3 && p.r == 3 &&
+         p.s == 3 && p.stride_h == 2 && p.stride_w == 2 && p.pad_h == 1 && p.pad_w == 1 && p.dilation_h == 1 && p.dilation_w == 1;
 }
 
 const char* conv_direct_name(int variant) { return variant >= 0 && variant < kConvDirectCount ? kDirect[variant].name : "?"; }

@@ -73,16 +73,8 @@ struct HaloCta {
   static constexpr int kMF = WM / 16, kNF = WN / 8;  // m16 and n8 fragments per warp
   static_assert(WM % 16 == 0 && WN % 16 == 0 && BC % 16 == 0, "whole fragments");
 
-  // Patch `tile` of the output (row-major over images, then tile rows and columns).
-  struct Patch {
-    int image, oh0, ow0;
-    __device__ Patch(int tile, const ConvIgemmParams& p) {
-      const int tiles_w = (p.out_w + TW - 1) / TW, tiles_h = (p.out_h + TH - 1) / TH;
-      ow0 = (tile % tiles_w) * TW;
-      oh0 = ((tile / tiles_w) % tiles_h) * TH;
-      image = tile / (tiles_w * tiles_h);
-    }
-  };
+  // Patch `tile` of the output.
+  __device__ static TileOrigin patch_of(int tile, const ConvIgemmParams& p) { return tile_origin(tile, p.out_h, p.out_w, TH, TW); }
 
   // Warp and lane coordinates, and the lane's ldmatrix rows: A rows are output pixels of the
   // tile, at their (0, 0) tap in the patch; B rows are output channels 8 * (lane / 16) + lane % 8,
@@ -106,10 +98,10 @@ struct HaloCta {
   };
 
   // The patch's input window, channels c0..c0+BC, zero-filled outside the image.
-  __device__ static void load_window(half* dst, const ConvIgemmParams& p, const Patch& patch, int c0) {
+  __device__ static void load_window(half* dst, const ConvIgemmParams& p, const TileOrigin& patch, int c0) {
     const half* x = static_cast<const half*>(p.x);
     const half* x_image = x + patch.image * p.x_sn;
-    const int ih0 = patch.oh0 * S - p.pad_h, iw0 = patch.ow0 * S - p.pad_w;
+    const int ih0 = patch.y0 * S - p.pad_h, iw0 = patch.x0 * S - p.pad_w;
 #pragma unroll
     for (int v = threadIdx.x; v < Tile::kPatchH * Tile::kPatchW * kVectors; v += kThreads) {
       const int pixel = v / kVectors, part = v % kVectors;
@@ -150,9 +142,9 @@ struct HaloCta {
         }
   }
 
-  __device__ static void store(float (&acc)[kMF][kNF][4], const ConvIgemmParams& p, const Patch& patch, int n0, const Lane& l) {
+  __device__ static void store(float (&acc)[kMF][kNF][4], const ConvIgemmParams& p, const TileOrigin& patch, int n0, const Lane& l) {
     store_accumulators(acc, p, l.warp_m * WM, n0 + l.warp_n * WN, l.lane, [&](int row) {
-      const int oh = patch.oh0 + row / TW, ow = patch.ow0 + row % TW;
+      const int oh = patch.y0 + row / TW, ow = patch.x0 + row % TW;
       if (oh >= p.out_h || ow >= p.out_w) return OutputPixel{false, 0, 0};
       return OutputPixel{true, patch.image * p.y_sn + oh * p.y_sh + ow * p.y_sw, patch.image * p.r_sn + oh * p.r_sh + ow * p.r_sw};
     });
@@ -165,7 +157,7 @@ __global__ void __launch_bounds__(Cta::kThreads, MIN_CTAS) conv_halo_kernel(Conv
   using Tile = typename Cta::Tile;
   extern __shared__ __align__(128) unsigned char shared_bytes[];
   half* stages = reinterpret_cast<half*>(shared_bytes);  // min(STAGES, chunks) stages (launch)
-  const typename Cta::Patch patch(blockIdx.x, p);
+  const TileOrigin patch = Cta::patch_of(blockIdx.x, p);
   const int n0 = blockIdx.y * Cta::kBn;
   const int chunks = p.c / Cta::kBc;
   wait_for_producers();
@@ -208,7 +200,7 @@ __global__ void __launch_bounds__(Cta::kThreads, MIN_CTAS) conv_halo_stream_kern
   half* windows = weights + Tile::kWeightHalves;  // STAGES of them
   const int n0 = blockIdx.y * Cta::kBn;
   const int mine = (patches - static_cast<int>(blockIdx.x) + static_cast<int>(gridDim.x) - 1) / static_cast<int>(gridDim.x);
-  auto patch = [&](int j) { return typename Cta::Patch(static_cast<int>(blockIdx.x + j * gridDim.x), p); };
+  auto patch = [&](int j) { return Cta::patch_of(static_cast<int>(blockIdx.x + j * gridDim.x), p); };
   Cta::load_weights(weights, p, n0, 0);  // constants: in flight while the producer finishes
   wait_for_producers();
   release_dependents();
@@ -230,13 +222,6 @@ __global__ void __launch_bounds__(Cta::kThreads, MIN_CTAS) conv_halo_stream_kern
     Cta::store(acc, p, patch(j), n0, lane);
   }
   cp_async_wait<0>();
-}
-
-// Above 48 KiB a kernel must ask for its shared memory.
-template <typename Kernel>
-bool allow_shared(Kernel* kernel, std::size_t bytes) {
-  DETSTREAM_CUDA_CHECK(cudaFuncSetAttribute(kernel, cudaFuncAttributeMaxDynamicSharedMemorySize, static_cast<int>(bytes)));
-  return true;
 }
 
 // Each variant's kernel is a distinct function of one type: the once-per-kernel statics below

@@ -245,11 +245,7 @@ int depth_tiles(const ConvIgemmParams& p, int tile) { return (p.r * p.s * p.c + 
 template <int BM, int BN, int WM, int WN, int BK, int STAGES>
 void launch(const ConvIgemmParams& p, cudaStream_t stream) {
   constexpr std::size_t kStageBytes = static_cast<std::size_t>(BM + BN) * BK * sizeof(half);
-  static const bool opted_in = [] {  // above 48 KiB a kernel must ask for its shared memory
-    DETSTREAM_CUDA_CHECK(cudaFuncSetAttribute(conv_igemm_kernel<BM, BN, WM, WN, BK, STAGES>,
-                                              cudaFuncAttributeMaxDynamicSharedMemorySize, static_cast<int>(STAGES * kStageBytes)));
-    return true;
-  }();
+  static const bool opted_in = allow_shared(conv_igemm_kernel<BM, BN, WM, WN, BK, STAGES>, STAGES * kStageBytes);
   (void)opted_in;
   const long long m = static_cast<long long>(p.n) * p.out_h * p.out_w;
   const dim3 grid(static_cast<unsigned>((m + BM - 1) / BM), static_cast<unsigned>((p.k + BN - 1) / BN),

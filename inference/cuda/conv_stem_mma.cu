@@ -23,22 +23,16 @@ constexpr int kPitch = 4 * kVectors;                // floats per staged row
 constexpr int kStageFloats = 3 * kInRows * kPitch;
 constexpr int kWindow = 27;
 
-struct StemTile {
-  int image, oy0, ox0;
-  __device__ StemTile(int tile, const ConvDirectParams& p) {
-    const int tiles_w = (p.out_w + kTileCols - 1) / kTileCols, tiles_h = (p.out_h + kTileRows - 1) / kTileRows;
-    ox0 = (tile % tiles_w) * kTileCols;
-    oy0 = ((tile / tiles_w) % tiles_h) * kTileRows;
-    image = tile / (tiles_w * tiles_h);
-  }
-};
+__device__ __forceinline__ TileOrigin tile_of(int tile, const ConvDirectParams& p) {
+  return tile_origin(tile, p.out_h, p.out_w, kTileRows, kTileCols);
+}
 
-// Input rows 2*oy0-1 .. 2*oy0+3 of each channel, columns 2*ox0-4 .. 2*ox0+127 (the input width is a
+// Input rows 2*y0-1 .. 2*y0+3 of each channel, columns 2*x0-4 .. 2*x0+127 (the input width is a
 // multiple of 4, so every float4 is wholly inside or outside the image).
-__device__ __forceinline__ void load_tile(float* stage, const ConvDirectParams& p, const StemTile& t) {
+__device__ __forceinline__ void load_tile(float* stage, const ConvDirectParams& p, const TileOrigin& t) {
   const float* x = static_cast<const float*>(p.x.data);
   const float* x_image = x + t.image * p.x.strides[0];
-  const int ih0 = 2 * t.oy0 - 1, col0 = 2 * t.ox0 - 4;
+  const int ih0 = 2 * t.y0 - 1, col0 = 2 * t.x0 - 4;
   for (int v = threadIdx.x; v < 3 * kInRows * kVectors; v += kWarps * 32) {
     const int row = v / kVectors, q = v % kVectors;
     const int c = row / kInRows, ih = ih0 + row % kInRows, col = col0 + 4 * q;
@@ -79,7 +73,7 @@ __global__ void __launch_bounds__(kWarps * 32) conv_stem_mma_kernel(ConvDirectPa
   out.y = p.y, out.bias = p.bias, out.k = p.k, out.activation = p.activation;
   out.y_sn = p.y_sn, out.y_sh = p.y_sh, out.y_sw = p.y_sw;
   const int mine = (tiles - static_cast<int>(blockIdx.x) + static_cast<int>(gridDim.x) - 1) / static_cast<int>(gridDim.x);
-  auto tile = [&](int j) { return StemTile(static_cast<int>(blockIdx.x + j * gridDim.x), p); };
+  auto tile = [&](int j) { return tile_of(static_cast<int>(blockIdx.x + j * gridDim.x), p); };
   wait_for_producers();
   release_dependents();
 #pragma unroll
@@ -116,9 +110,9 @@ __global__ void __launch_bounds__(kWarps * 32) conv_stem_mma_kernel(ConvDirectPa
         for (int nf = 0; nf < NF; ++nf) mma_16816(acc[mf][nf], a, b[ks][nf][0], b[ks][nf][1]);
       }
     }
-    const StemTile t = tile(j);
+    const TileOrigin t = tile(j);
     store_accumulators(acc, out, px0, 0, lane, [&](int row) {
-      const int oy = t.oy0 + py, ox = t.ox0 + row;
+      const int oy = t.y0 + py, ox = t.x0 + row;
       if (oy >= p.out_h || ox >= p.out_w) return OutputPixel{false, 0, 0};
       return OutputPixel{true, t.image * p.y_sn + oy * p.y_sh + ox * p.y_sw, 0};
     });
@@ -137,10 +131,7 @@ void launch_typed(const ConvDirectParams& p, cudaStream_t stream) {
 }  // namespace
 
 bool conv_stem_mma_supported(const ConvDirectParams& p) {
-  const auto& st = p.x.strides;
-  return p.x.dtype == kKernelF32 && st[3] == 1 && st[0] % 4 == 0 && st[1] % 4 == 0 && st[2] % 4 == 0 && p.w_in % 4 == 0 &&
-         p.c == 3 && p.r == 3 && p.s == 3 && p.stride_h == 2 && p.stride_w == 2 && p.pad_h == 1 && p.pad_w == 1 &&
-         p.dilation_h == 1 && p.dilation_w == 1 && (p.k == 16 || p.k == 32);
+  return conv_stem_geometry(p) && p.w_in % 4 == 0 && (p.k == 16 || p.k == 32);
 }
 
 void launch_conv_stem_mma(const ConvDirectParams& p, cudaStream_t stream) {

@@ -401,12 +401,13 @@ EnqueueTiming CudaContext::time(int warmup, int iterations) {
 std::string CudaContext::describe() const {
   std::size_t convs = 0, igemm = 0, split = 0, direct = 0, halo = 0, pool_chains = 0;
   for (const auto& layer : engine_.layers()) {
-    pool_chains += layer->tactic().find("chained, one kernel") != std::string::npos ? 1 : 0;
+    const std::string tactic = layer->tactic();
     convs += layer->is_conv() ? 1 : 0;
-    igemm += layer->tactic().rfind("igemm", 0) == 0 ? 1 : 0;
-    split += layer->tactic().find("splitk") != std::string::npos ? 1 : 0;
-    direct += layer->tactic().rfind("direct", 0) == 0 ? 1 : 0;
-    halo += layer->tactic().rfind("halo", 0) == 0 ? 1 : 0;
+    igemm += tactic.rfind("igemm", 0) == 0 ? 1 : 0;
+    split += tactic.find("splitk") != std::string::npos ? 1 : 0;
+    direct += tactic.rfind("direct", 0) == 0 ? 1 : 0;
+    halo += tactic.rfind("halo", 0) == 0 ? 1 : 0;
+    pool_chains += tactic.find("chained, one kernel") != std::string::npos ? 1 : 0;
   }
   const LoweringOptions& o = engine_.options();
   std::ostringstream text;

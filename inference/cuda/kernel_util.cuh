@@ -81,6 +81,24 @@ void launch_dependent(void (*kernel)(Params...), dim3 grid, dim3 block, std::siz
   DETSTREAM_CUDA_CHECK(cudaLaunchKernelEx(&config, kernel, std::forward<Args>(args)...));
 }
 
+// The first output pixel of tile `index` when images of out_h x out_w are cut into th x tw tiles,
+// numbered row-major over images, tile rows, tile columns.
+struct TileOrigin {
+  int image, y0, x0;
+};
+__device__ __forceinline__ TileOrigin tile_origin(int index, int out_h, int out_w, int th, int tw) {
+  const int tiles_w = (out_w + tw - 1) / tw, tiles_h = (out_h + th - 1) / th;
+  return {index / (tiles_w * tiles_h), (index / tiles_w) % tiles_h * th, index % tiles_w * tw};
+}
+
+// Above 48 KiB of dynamic shared memory a kernel must opt in; callers keep the result in a static
+// of their own (once per kernel).
+template <typename... Params>
+bool allow_shared(void (*kernel)(Params...), std::size_t bytes) {
+  DETSTREAM_CUDA_CHECK(cudaFuncSetAttribute(kernel, cudaFuncAttributeMaxDynamicSharedMemorySize, static_cast<int>(bytes)));
+  return true;
+}
+
 // CTAs of `kernel` the GPU holds at once: the grid of a persistent kernel. Callers keep the result
 // in a static of their own (one per kernel).
 template <typename... Params>

@@ -173,6 +173,9 @@ const char* conv_direct_name(int variant);
 bool conv_direct_variant_supported(const ConvDirectParams& params, int variant);
 // A multi-pixel variant falls back to one pixel per thread if x is not 16-byte aligned.
 void launch_conv_direct(const ConvDirectParams& params, int variant, cudaStream_t stream);
+// The stem the multi-pixel and tensor-core variants are for: 3 channels, 3x3, stride 2, padding 1,
+// fp32 input with unit column stride and the other strides multiples of 4 floats (float4 rows).
+bool conv_stem_geometry(const ConvDirectParams& params);
 bool conv_stem_mma_supported(const ConvDirectParams& params);
 void launch_conv_stem_mma(const ConvDirectParams& params, cudaStream_t stream);
 

@@ -293,7 +293,6 @@ class Lowerer {
     }
   }
 
-
   // The head's nodes emit nothing but its last (the output Concat), which emits the fused step:
   // every level map has been computed by then (topological order).
   void lower_head_node(int index) {

@@ -1,7 +1,8 @@
 // 2-D window kernels on strided N x C x H x W views: MaxPool (also chains of them, SPPF) and
 // nearest-neighbour Resize. The general kernels move one element per thread; for fp16 NHWC views
-// whose channels come in 16-byte vectors (Window2d::vector8) each thread moves 8 channels with one load and one store, with
-// 32-bit index arithmetic (the host checks the sizes): these layers are pure memory traffic.
+// whose channels come in 16-byte vectors (Window2d::vector8) each thread moves 8 channels with
+// one load and one store, with 32-bit index arithmetic (the host checks the sizes): these layers
+// are pure memory traffic.
 #include <cfloat>
 
 #include "inference/cuda/cuda_check.h"
@@ -184,9 +185,8 @@ __global__ void __launch_bounds__(128) maxpool_chain_kernel(MaxPoolChainParams p
   __shared__ uint4 rows[kChainSide * kChainSide];  // horizontal maxima
   const Window2d& win = p.window;
   const int out_h = static_cast<int>(win.out_h), out_w = static_cast<int>(win.out_w);
-  const int tiles_w = (out_w + kChainTile - 1) / kChainTile, tiles_h = (out_h + kChainTile - 1) / kChainTile;
-  const int tx = blockIdx.x % tiles_w, ty = (blockIdx.x / tiles_w) % tiles_h, n = blockIdx.x / (tiles_w * tiles_h);
-  const int oh0 = ty * kChainTile, ow0 = tx * kChainTile, c = blockIdx.y * 8;
+  const TileOrigin t = tile_origin(blockIdx.x, out_h, out_w, kChainTile, kChainTile);
+  const int n = t.image, oh0 = t.y0, ow0 = t.x0, c = blockIdx.y * 8;
   __half2 lowest2 = __float2half2_rn(-INFINITY);
   uint4 lowest;
   lowest.x = lowest.y = lowest.z = lowest.w = *reinterpret_cast<unsigned*>(&lowest2);
