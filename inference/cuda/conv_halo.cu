@@ -12,19 +12,16 @@
 #include <array>
 #include <utility>
 
-#include "inference/cuda/conv_mma.cuh"
+#include "inference/cuda/conv_halo_cta.cuh"
 
 namespace detstream::inference::cuda {
 
 namespace {
 
-// Warps of a CTA: one per warp tile.
-__host__ __device__ constexpr int threads_of(int bm, int bn, int wm, int wn) { return (bm / wm) * (bn / wn) * 32; }
-
 struct HaloConfig {
   int th, tw, bn, warp_m, warp_n, stride, bc, stages;
   int min_ctas;  // per SM, for the register cap (__launch_bounds__)
-  bool stream;   // conv_halo_stream_kernel: C == BC, weights kept, patches streamed
+  bool stream;   // conv_halo_stream_kernel: C == BC (one chunk), weights kept, patches streamed
   const char* name;
 };
 // The variants that won the tactic timing on some yolov8n layer at batch 1 or 32 on an H200
@@ -42,113 +39,11 @@ constexpr HaloConfig kHalo[kConvHaloCount] = {
     // The 16-channel layers have one chunk: without streaming, a CTA loads, multiplies and
     // stores with nothing in flight to overlap (batch 32: 45-72 us against 15-45 us of bytes).
     {8, 16, 16, 32, 16, 1, 16, 3, 1, true, "halo8x16n16stream"}, {8, 16, 32, 32, 32, 2, 16, 2, 1, true, "halo8x16n32s2stream"},
-};
-
-// Shared-memory geometry of one stage: the input patch (pixels x BC channels, rows padded by 8
-// halves so that ldmatrix's 8 rows hit 8 distinct bank groups), then the weights (9 taps x BN
-// output channels x BC). With stride 2 the patch stores its even columns before its odd ones:
-// the 8 consecutive output columns of an ldmatrix then read 8 consecutive rows at every tap
-// (interleaved, they would be 2 rows apart and conflict two ways).
-template <int TH, int TW, int BN, int S, int BC>
-struct HaloTile {
-  static constexpr int kPatchH = (TH - 1) * S + 3, kPatchW = (TW - 1) * S + 3;
-  static constexpr int kLdc = BC + 8;
-  static constexpr int kEvenColumns = (kPatchW + 1) / 2;
-  static constexpr int kPatchHalves = kPatchH * kPatchW * kLdc;
-  static constexpr int kWeightHalves = 9 * BN * kLdc;
-  static constexpr int kStageHalves = kPatchHalves + kWeightHalves;
-  __device__ static constexpr int column_slot(int px) { return S == 2 ? (px & 1) * kEvenColumns + (px >> 1) : px; }
-  // Offset of tap (r, s) from an output pixel's (0, 0) tap, in patch rows.
-  __device__ static constexpr int tap_slot(int r, int s) { return r * kPatchW + (S == 2 ? (s == 1 ? kEvenColumns : s / 2) : s); }
-};
-
-// What a CTA does with one patch, shared by both kernels: stage its input window and the
-// weights in shared memory, multiply the nine taps, store the epilogue.
-template <int TH, int TW, int BN, int WM, int WN, int S, int BC>
-struct HaloCta {
-  using Tile = HaloTile<TH, TW, BN, S, BC>;
-  static constexpr int kBn = BN, kBc = BC;
-  static constexpr int kThreads = threads_of(TH * TW, BN, WM, WN);
-  static constexpr int kLdc = Tile::kLdc, kVectors = BC / 8;
-  static constexpr int kMF = WM / 16, kNF = WN / 8;  // m16 and n8 fragments per warp
-  static_assert(WM % 16 == 0 && WN % 16 == 0 && BC % 16 == 0, "whole fragments");
-
-  // Patch `tile` of the output.
-  __device__ static TileOrigin patch_of(int tile, const ConvIgemmParams& p) { return tile_origin(tile, p.out_h, p.out_w, TH, TW); }
-
-  // Warp and lane coordinates, and the lane's ldmatrix rows: A rows are output pixels of the
-  // tile, at their (0, 0) tap in the patch; B rows are output channels 8 * (lane / 16) + lane % 8,
-  // columns 8 * ((lane / 8) % 2).
-  struct Lane {
-    int warp_m, warp_n, lane, a_slot[kMF], a_col, b_row, b_col;
-    __device__ Lane() {
-      const int warp = threadIdx.x / 32;
-      lane = threadIdx.x % 32;
-      warp_m = warp / (BN / WN);
-      warp_n = warp % (BN / WN);
-#pragma unroll
-      for (int f = 0; f < kMF; ++f) {
-        const int m = warp_m * WM + f * 16 + lane % 16;
-        a_slot[f] = (m / TW) * S * Tile::kPatchW + Tile::column_slot((m % TW) * S);
-      }
-      a_col = (lane / 16) * 8;
-      b_row = warp_n * WN + (lane / 16) * 8 + lane % 8;
-      b_col = ((lane / 8) % 2) * 8;
-    }
-  };
-
-  // The patch's input window, channels c0..c0+BC, zero-filled outside the image.
-  __device__ static void load_window(half* dst, const ConvIgemmParams& p, const TileOrigin& patch, int c0) {
-    const half* x = static_cast<const half*>(p.x);
-    const half* x_image = x + patch.image * p.x_sn;
-    const int ih0 = patch.y0 * S - p.pad_h, iw0 = patch.x0 * S - p.pad_w;
-#pragma unroll
-    for (int v = threadIdx.x; v < Tile::kPatchH * Tile::kPatchW * kVectors; v += kThreads) {
-      const int pixel = v / kVectors, part = v % kVectors;
-      const int py = pixel / Tile::kPatchW, px = pixel % Tile::kPatchW;
-      const int ih = ih0 + py, iw = iw0 + px;
-      const bool pred = static_cast<unsigned>(ih) < static_cast<unsigned>(p.h) && static_cast<unsigned>(iw) < static_cast<unsigned>(p.w_in);
-      cp_async16(dst + (py * Tile::kPatchW + Tile::column_slot(px)) * kLdc + part * 8,
-                 pred ? x_image + ih * p.x_sh + iw * p.x_sw + c0 + part * 8 : x, pred);
-    }
-  }
-
-  // Weights of output channels n0..n0+BN and input channels c0..c0+BC, all nine taps.
-  __device__ static void load_weights(half* dst, const ConvIgemmParams& p, int n0, int c0) {
-    const half* w = static_cast<const half*>(p.w);
-    const int kgemm = 9 * p.c;
-#pragma unroll
-    for (int v = threadIdx.x; v < 9 * BN * kVectors; v += kThreads) {
-      const int row = v / kVectors, part = v % kVectors;  // row = tap * BN + output channel
-      const int tap = row / BN, k = n0 + row % BN;
-      const bool pred = k < p.k;
-      cp_async16(dst + row * kLdc + part * 8, pred ? w + static_cast<long long>(k) * kgemm + tap * p.c + c0 + part * 8 : w, pred);
-    }
-  }
-
-  __device__ static void multiply(float (&acc)[kMF][kNF][4], const half* window, const half* weights, const Lane& l) {
-#pragma unroll
-    for (int r = 0; r < 3; ++r)
-#pragma unroll
-      for (int s = 0; s < 3; ++s)
-#pragma unroll
-        for (int ks = 0; ks < BC; ks += 16) {
-          unsigned a[kMF][4], b[kNF / 2][4];
-#pragma unroll
-          for (int f = 0; f < kMF; ++f) ldmatrix_x4(a[f], window + (l.a_slot[f] + Tile::tap_slot(r, s)) * kLdc + ks + l.a_col);
-#pragma unroll
-          for (int f = 0; f < kNF / 2; ++f) ldmatrix_x4(b[f], weights + ((r * 3 + s) * BN + l.b_row + f * 16) * kLdc + ks + l.b_col);
-          mma_warp_tile(acc, a, b);
-        }
-  }
-
-  __device__ static void store(float (&acc)[kMF][kNF][4], const ConvIgemmParams& p, const TileOrigin& patch, int n0, const Lane& l) {
-    store_accumulators(acc, p, l.warp_m * WM, n0 + l.warp_n * WN, l.lane, [&](int row) {
-      const int oh = patch.y0 + row / TW, ow = patch.x0 + row % TW;
-      if (oh >= p.out_h || ow >= p.out_w) return OutputPixel{false, 0, 0};
-      return OutputPixel{true, patch.image * p.y_sn + oh * p.y_sh + ow * p.y_sw, patch.image * p.r_sn + oh * p.r_sh + ow * p.r_sw};
-    });
-  }
+    // Whole 32- and 64-channel layers as one chunk, streamed the same way: the C2f bottlenecks at
+    // 80x80 and 40x40 ran at 3-4x their bytes at batch 32 (27-37 us), each CTA loading its
+    // weights for one patch.
+    {8, 16, 32, 32, 16, 1, 32, 3, 2, true, "halo8x16n32c32stream"}, {8, 16, 32, 32, 16, 1, 64, 2, 2, true, "halo8x16n32c64stream"},
+    {8, 16, 64, 32, 32, 1, 64, 2, 1, true, "halo8x16n64c64stream"},
 };
 
 // One patch per CTA, its channel chunks pipelined over STAGES (window and weights per chunk).

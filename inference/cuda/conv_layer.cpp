@@ -1,4 +1,4 @@
-// Convolution layers. Four implementations, chosen per layer at build time by timing the
+// Convolution layers. Five implementations, chosen per layer at build time by timing the
 // candidates on this GPU (tactic selection, like TensorRT's), each timed as a replayed CUDA
 // graph of 10 launches so that launch overhead does not hide a kernel's own time:
 // - the backend's implicit-GEMM tensor-core kernel (conv_igemm.cu) for fp16 NHWC with channel
@@ -7,13 +7,16 @@
 //   and a split-K count (split-K only where the output tiles alone do not fill the GPU);
 // - the halo-tile kernel (conv_halo.cu) for the 3x3 layers with padding 1 and stride 1 or 2 (C a
 //   multiple of 16): same operands and epilogue, each input window staged once per channel chunk;
+// - the streaming pointwise kernel (conv_pointwise.cu) for 1x1 layers with up to 128 input
+//   channels: same operands and epilogue, persistent CTAs that keep their weights;
 // - the direct kernel (conv_direct.cu) for few input channels, reading the input in any layout;
 // - cuDNN's convolution API (NHWC or NCHW; fp16 data on tensor cores with float accumulation, or
 //   fp32 with FMA math: no TF32), its algorithm found by cudnnFindConvolutionForwardAlgorithm,
 //   followed by one bias + activation epilogue kernel (and a residual add when there is one). (The legacy API is deprecated in cuDNN 9
 //   but shipped; its graph API with a fused epilogue is a later step.)
-// DETSTREAM_CUDA_CONV=cudnn|igemm|halo forces one where it applies (tests, comparisons; igemm
-// excludes the halo kernel, halo falls back to the implicit GEMM where it does not apply);
+// DETSTREAM_CUDA_CONV=cudnn|igemm|halo|pointwise forces one where it applies (tests, comparisons;
+// igemm excludes the halo and pointwise kernels, halo and pointwise fall back to the implicit GEMM
+// where they do not apply);
 // DETSTREAM_CUDA_HALO=name forces one halo-tile variant;
 // DETSTREAM_CUDA_SPLIT_K=n forces the implicit GEMM's split count.
 // With a timing cache (timing_cache.h) a layer whose signature was timed before on this device
@@ -121,7 +124,8 @@ int forced_split_k() {
 
 // The variant an environment variable names (`what` lists the valid names in the error), -1 when
 // unset: DETSTREAM_CUDA_TILE=128x64x64 (a conv_tile_name), DETSTREAM_CUDA_HALO=halo16x16n64 (a
-// conv_halo_name) and DETSTREAM_CUDA_DIRECT="direct 4-pixel" (a conv_direct_name) keep only that
+// conv_halo_name), DETSTREAM_CUDA_POINTWISE="pointwise n32" (a conv_pointwise_name) and
+// DETSTREAM_CUDA_DIRECT="direct 4-pixel" (a conv_direct_name) keep only that
 // variant of their kernel wherever it runs (tests of every variant); unset: chosen by timing.
 int forced_variant(const char* variable, int count, const char* (*name)(int), const char* what) {
   const char* v = std::getenv(variable);
@@ -136,9 +140,12 @@ int forced_variant(const char* variable, int count, const char* (*name)(int), co
 int forced_tile() { return forced_variant("DETSTREAM_CUDA_TILE", kConvTileCount, conv_tile_name, "tile of the implicit GEMM"); }
 int forced_halo() { return forced_variant("DETSTREAM_CUDA_HALO", kConvHaloCount, conv_halo_name, "halo-tile variant"); }
 int forced_direct() { return forced_variant("DETSTREAM_CUDA_DIRECT", kConvDirectCount, conv_direct_name, "direct-conv variant"); }
+int forced_pointwise() {
+  return forced_variant("DETSTREAM_CUDA_POINTWISE", kConvPointwiseCount, conv_pointwise_name, "pointwise variant");
+}
 
 // Values are stored in timing caches: append only.
-enum class Implementation { kCudnn, kIgemm, kDirect, kHalo };
+enum class Implementation { kCudnn, kIgemm, kDirect, kHalo, kPointwise };
 
 // Split-K counts tried for the implicit GEMM (each collapses to what the depth allows).
 constexpr int kSplitCandidates[] = {1, 2, 3, 4, 6, 8, 12, 16};
@@ -207,6 +214,7 @@ class ConvLayer final : public Layer {
       }
       case Implementation::kDirect: return conv_direct_name(tile_);
       case Implementation::kHalo: return conv_halo_name(tile_);
+      case Implementation::kPointwise: return conv_pointwise_name(tile_);
       case Implementation::kCudnn: break;
     }
     return "cudnn algo " + std::to_string(static_cast<int>(algorithm_));
@@ -215,14 +223,16 @@ class ConvLayer final : public Layer {
  private:
   void run(cudaStream_t stream, cudnnHandle_t handle, const void* x, const void* residual, void* y, void* workspace,
            unsigned* counters) const {
-    if (implementation_ == Implementation::kIgemm || implementation_ == Implementation::kHalo) {
-      ConvIgemmParams p = igemm_;  // the halo kernel takes the same operands (no split-K scratch)
+    if (implementation_ == Implementation::kIgemm || implementation_ == Implementation::kHalo ||
+        implementation_ == Implementation::kPointwise) {
+      ConvIgemmParams p = igemm_;  // the halo and pointwise kernels take the same operands (no split-K scratch)
       p.x = x;
       p.y = y;
       p.residual = residual;
       p.w = weights_.get();
       p.bias = has_bias_ ? static_cast<const float*>(bias_.get()) : nullptr;
       if (implementation_ == Implementation::kHalo) return launch_conv_halo(p, tile_, stream);
+      if (implementation_ == Implementation::kPointwise) return launch_conv_pointwise(p, tile_, stream);
       p.partials = static_cast<float*>(workspace);
       p.tile_counters = counters;
       return launch_conv_igemm(p, tile_, splits_, stream);
@@ -421,13 +431,19 @@ class ConvLayer final : public Layer {
     return list;
   }
 
-  // The halo-tile variants that apply (none while an implicit-GEMM tile or split is forced).
-  std::vector<Candidate> halo_candidates() const {
+  // The halo-tile and pointwise variants that apply, as `forced` allows (none while an
+  // implicit-GEMM tile or split is forced).
+  std::vector<Candidate> shared_tile_candidates(const std::string& forced) const {
     std::vector<Candidate> list;
     if (forced_tile() >= 0 || forced_split_k() > 0) return list;
-    const int only = forced_halo();
-    for (int variant = 0; variant < kConvHaloCount; ++variant)
-      if ((only < 0 || variant == only) && conv_halo_supported(igemm_, variant)) list.push_back({Implementation::kHalo, variant});
+    const int only_halo = forced_halo(), only_pointwise = forced_pointwise();
+    if (forced != "pointwise" && only_pointwise < 0)
+      for (int variant = 0; variant < kConvHaloCount; ++variant)
+        if ((only_halo < 0 || variant == only_halo) && conv_halo_supported(igemm_, variant)) list.push_back({Implementation::kHalo, variant});
+    if (forced != "halo" && only_halo < 0)
+      for (int variant = 0; variant < kConvPointwiseCount; ++variant)
+        if ((only_pointwise < 0 || variant == only_pointwise) && conv_pointwise_supported(igemm_, variant))
+          list.push_back({Implementation::kPointwise, variant});
     return list;
   }
 
@@ -436,7 +452,7 @@ class ConvLayer final : public Layer {
     const std::string forced = forced_implementation();
     upload_weights(w);
     const bool cached = build.timing_cache && forced.empty() && forced_split_k() == 0 && forced_tile() < 0 && forced_halo() < 0 &&
-                      forced_direct() < 0;
+                      forced_pointwise() < 0 && forced_direct() < 0;
     const std::string signature = cached ? tactic_signature(step, shape, build) : std::string();
     if (cached) {
       if (const std::optional<CachedTactic> hit = build.timing_cache->find(signature); hit && adopt_cached(*hit, step, w, build)) return;
@@ -452,8 +468,8 @@ class ConvLayer final : public Layer {
     std::vector<Candidate> candidates;
     if (igemm_applies(step, shape) && forced != "cudnn") {
       setup_igemm(step, shape);
-      if (forced != "igemm") candidates = halo_candidates();
-      if (forced != "halo" || candidates.empty()) {
+      if (forced != "igemm") candidates = shared_tile_candidates(forced);
+      if ((forced != "halo" && forced != "pointwise") || candidates.empty()) {
         const std::vector<Candidate> tiles = igemm_candidates(build);
         candidates.insert(candidates.end(), tiles.begin(), tiles.end());
       }
@@ -464,7 +480,8 @@ class ConvLayer final : public Layer {
       for (int variant = 0; variant < kConvDirectCount; ++variant)
         if ((only < 0 || variant == only) && conv_direct_variant_supported(direct_, variant)) candidates.push_back({Implementation::kDirect, variant});
     }
-    const bool cudnn_wanted = candidates.empty() || (forced != "igemm" && forced != "halo" && is_packed_nhwc(x) && is_packed_nhwc(y));
+    const bool cudnn_wanted =
+        candidates.empty() || (forced != "igemm" && forced != "halo" && forced != "pointwise" && is_packed_nhwc(x) && is_packed_nhwc(y));
     if (cudnn_wanted && cudnn_applies(step) && setup_cudnn(x, y, shape, build)) candidates.push_back({Implementation::kCudnn});
     if (candidates.empty()) {
       throw CudaError(cudnn_failure_.empty() ? where_ + ": no convolution implementation for these layouts" : cudnn_failure_);
@@ -507,7 +524,7 @@ class ConvLayer final : public Layer {
       for (std::size_t d = 0; d < ref.strides.size(); ++d) text << (d ? "," : "/") << ref.strides[d];
       text << ']';
     };
-    text << "conv" << (nhwc_ ? " nhwc" : " nchw") << " igemm-mma+halo2";  // kernel generation: older timings do not apply
+    text << "conv" << (nhwc_ ? " nhwc" : " nchw") << " igemm-mma+halo2+pointwise";  // kernel generation: older timings do not apply
     view("x", step.inputs[0]);
     view("y", step.output);
     if (has_residual_) view("r", step.inputs[1]);
@@ -549,6 +566,12 @@ class ConvLayer final : public Layer {
         if (!conv_halo_supported(igemm_, t.tile)) return false;
         adopt({Implementation::kHalo, t.tile});
         return true;
+      case Implementation::kPointwise:
+        if (!igemm_applies(step, shape)) return false;
+        setup_igemm(step, shape);
+        if (!conv_pointwise_supported(igemm_, t.tile)) return false;
+        adopt({Implementation::kPointwise, t.tile});
+        return true;
       case Implementation::kDirect:
         if (!direct_applies(step, shape)) return false;
         setup_direct(step, w);
@@ -583,7 +606,7 @@ class ConvLayer final : public Layer {
   ops::WindowGeometry geometry_;
   ops::Activation activation_ = ops::Activation::kNone;
   Implementation implementation_ = Implementation::kCudnn;
-  // The implicit GEMM's tactic; tile_ is the variant for kHalo.
+  // The implicit GEMM's tactic; tile_ is the variant for kHalo, kPointwise and kDirect.
   int tile_ = -1, splits_ = 1;
   ConvIgemmParams igemm_;
   ConvDirectParams direct_;

@@ -44,6 +44,7 @@ std::unique_ptr<Layer> make_layer(const Step& step, const LoweredGraph& lowered,
   const Node* node = step.node >= 0 ? &graph.nodes[static_cast<std::size_t>(step.node)] : nullptr;
   switch (step.kind) {
     case StepKind::kConv: return make_conv_layer(step, graph, book, build);
+    case StepKind::kStemPair: return make_stem_pair_layer(step, graph, book);
     case StepKind::kElementwise: return make_elementwise_layer(step, book);
     case StepKind::kMaxPool: return make_maxpool_layer(step, *node, book);
     case StepKind::kResize: return make_resize_layer(step, graph, book);
@@ -70,6 +71,7 @@ LoweringOptions lowering_options_from_environment() {
   options.conv_direct_input = !env_is("DETSTREAM_CUDA_DIRECT_CONV", "0");
   options.fuse_detect_head = !env_is("DETSTREAM_CUDA_FUSE_HEAD", "0");  // A/B of the fused head kernel
   options.fuse_pool_chain = !env_is("DETSTREAM_CUDA_FUSE_POOL", "0");
+  options.fuse_stem_pair = !env_is("DETSTREAM_CUDA_FUSE_STEM", "0");
   return options;
 }
 
@@ -399,21 +401,24 @@ EnqueueTiming CudaContext::time(int warmup, int iterations) {
 }
 
 std::string CudaContext::describe() const {
-  std::size_t convs = 0, igemm = 0, split = 0, direct = 0, halo = 0, pool_chains = 0;
+  std::size_t convs = 0, igemm = 0, split = 0, direct = 0, halo = 0, pointwise = 0, stem_pairs = 0, pool_chains = 0;
   for (const auto& layer : engine_.layers()) {
     const std::string tactic = layer->tactic();
-    convs += layer->is_conv() ? 1 : 0;
+    stem_pairs += tactic.rfind("stem pair", 0) == 0 ? 1 : 0;
+    convs += layer->is_conv() ? 1 + (tactic.rfind("stem pair", 0) == 0 ? 1 : 0) : 0;
     igemm += tactic.rfind("igemm", 0) == 0 ? 1 : 0;
     split += tactic.find("splitk") != std::string::npos ? 1 : 0;
     direct += tactic.rfind("direct", 0) == 0 ? 1 : 0;
     halo += tactic.rfind("halo", 0) == 0 ? 1 : 0;
+    pointwise += tactic.rfind("pointwise", 0) == 0 ? 1 : 0;
     pool_chains += tactic.find("chained, one kernel") != std::string::npos ? 1 : 0;
   }
   const LoweringOptions& o = engine_.options();
   std::ostringstream text;
   text << "arena " << engine_.lowered().arena_bytes << " bytes, workspace " << engine_.workspace_bytes() << " bytes, "
        << engine_.layers().size() << " layers (" << convs << " convolutions: " << igemm << " implicit-GEMM kernel (" << split << " split-K), "
-       << halo << " halo-tile, " << direct << " direct, " << convs - igemm - halo - direct << " cuDNN), layout "
+       << halo << " halo-tile, " << pointwise << " pointwise, " << direct << " direct, " << 2 * stem_pairs << " in " << stem_pairs << " fused stem pair"
+       << (stem_pairs == 1 ? "" : "s") << ", " << convs - igemm - halo - pointwise - direct - 2 * stem_pairs << " cuDNN), layout "
        << (o.feature_nhwc ? "NHWC" : "NCHW") << ", concat in place " << (o.concat_in_place ? "on" : "off")
        << ", strided conv " << (o.conv_strided_input ? "on" : "off") << ", CUDA graph "
        << (graph_note_.empty() ? (graph_enabled_ ? "not captured yet" : "off") : graph_note_) << " on "

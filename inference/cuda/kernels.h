@@ -137,11 +137,20 @@ void launch_conv_igemm(const ConvIgemmParams& params, int tile, int splits, cuda
 // walks over several patches, prefetching the next patch's window while it multiplies this one.
 enum ConvHaloVariant : int {
   kHalo8x16n16 = 0, kHalo8x16n32, kHalo8x16n32TwoStage, kHalo8x16n64EightWarps, kHalo16x16n64, kHalo8x16n32s2,
-  kHalo8x16n16Stream, kHalo8x16n32s2Stream, kConvHaloCount
+  kHalo8x16n16Stream, kHalo8x16n32s2Stream, kHalo8x16n32c32Stream, kHalo8x16n32c64Stream, kHalo8x16n64c64Stream,
+  kConvHaloCount
 };
 const char* conv_halo_name(int variant);
 bool conv_halo_supported(const ConvIgemmParams& params, int variant);
 void launch_conv_halo(const ConvIgemmParams& params, int variant, cudaStream_t stream);
+
+// Shallow 1x1 convolutions (conv_pointwise.cu): stride 1, no padding, C a multiple of 16 up to
+// 128, otherwise the implicit GEMM's operands and epilogue (same ConvIgemmParams; no split-K).
+// Persistent CTAs keep a BN-channel slice of the weights and stream 128-pixel tiles.
+enum ConvPointwiseVariant : int { kPointwiseN32 = 0, kPointwiseN64, kConvPointwiseCount };
+const char* conv_pointwise_name(int variant);
+bool conv_pointwise_supported(const ConvIgemmParams& params, int variant);
+void launch_conv_pointwise(const ConvIgemmParams& params, int variant, cudaStream_t stream);
 
 // Direct convolution for few input channels (the stem: C = 3), straight from the graph's input
 // in any layout and float type (fp32 NCHW, so no conversion copy runs before it), to NHWC fp16
@@ -178,5 +187,12 @@ void launch_conv_direct(const ConvDirectParams& params, int variant, cudaStream_
 bool conv_stem_geometry(const ConvDirectParams& params);
 bool conv_stem_mma_supported(const ConvDirectParams& params);
 void launch_conv_stem_mma(const ConvDirectParams& params, cudaStream_t stream);
+
+// The stem (3 -> 16 channels, conv_stem_geometry, input width a multiple of 4) and the 16 -> 32
+// 3x3 stride-2 convolution over its output in one kernel (conv_stem_pair.cu): the stem's map is
+// never stored. `stem` describes the first layer (its y unused), `next` the second (its x unused;
+// its input sizes are the stem's output sizes; no residual, no split-K).
+bool conv_stem_pair_supported(const ConvDirectParams& stem, const ConvIgemmParams& next);
+void launch_conv_stem_pair(const ConvDirectParams& stem, const ConvIgemmParams& next, cudaStream_t stream);
 
 }  // namespace detstream::inference::cuda

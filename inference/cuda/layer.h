@@ -81,6 +81,8 @@ struct ConvBuild {
 };
 // Throws CudaError when cuDNN has no algorithm for the step's layouts.
 std::unique_ptr<Layer> make_conv_layer(const Step& step, const Graph& graph, const AddressBook& book, const ConvBuild& build);
+// A StepKind::kStemPair step (stem_pair_layer.cpp): one kernel, no tactics to time.
+std::unique_ptr<Layer> make_stem_pair_layer(const Step& step, const Graph& graph, const AddressBook& book);
 
 // The epilogue of a convolution or any "y = act(y + bias[c])": bias is float32, channel axis 1.
 ElementwiseParams bias_activation_params(const TensorRef& y, bool has_bias, ops::Activation activation);

@@ -400,6 +400,9 @@ class Lowerer {
     const bool packed = nhwc ? is_packed_nhwc(x) : is_packed_row_major(x);
     const bool strided_ok = nhwc && strided_input_ok(node) && vector_aligned(x);
     const bool direct_ok = direct_conv_capable(g_, node, precision_, opt_);
+    if (direct_ok && opt_.fuse_stem_pair) {
+      if (const int second = stem_pair_second(node, x); second >= 0) return lower_stem_pair(node, index, second, x);
+    }
     if (!direct_ok && (x.dtype != dtype || !(packed || strided_ok))) {
       const TensorRef packed_x = new_root(x.shape, dtype, nhwc);
       add_copy(x, packed_x, index);
@@ -412,6 +415,55 @@ class Lowerer {
     step.inputs = {x};
     if (!direct_ok && fold_residual_add(node, x, step)) return add_step(std::move(step));
     step.output = output_ref(y);
+    add_step(std::move(step));
+  }
+
+  // --- stem pair --------------------------------------------------------------------------
+  static bool is_3x3_stride2_pad1(const Node& conv) {
+    const auto all = [&](const char* name, std::int64_t value, std::size_t n, bool absent_ok) {
+      const std::vector<std::int64_t> v = conv.attr_ints(name);
+      if (v.empty()) return absent_ok;
+      return v.size() == n && std::all_of(v.begin(), v.end(), [&](std::int64_t e) { return e == value; });
+    };
+    return all("kernel_shape", 3, 2, false) && all("strides", 2, 2, false) && all("pads", 1, 4, false) &&
+           all("dilations", 1, 2, true) && conv.attr_int("group", 1) == 1 && conv.attr_string("auto_pad", "NOTSET") == "NOTSET";
+  }
+  bool weights_are(const Node& conv, const Shape& shape) const {
+    const Value& w = g_.value(conv.inputs[1]);
+    return w.is_constant() && w.shape == shape;
+  }
+
+  // The convolution fused after stem `first` (reading graph input x in place, fp32 NCHW), or -1:
+  // the shapes conv_stem_pair_supported takes (3 -> 16 -> 32 channels, both 3x3 stride 2 with
+  // padding 1, input width a multiple of 4), the stem's map read by that convolution only.
+  int stem_pair_second(const Node& first, const TensorRef& x) const {
+    const int mid = first.outputs[0];
+    if (x.dtype != DataType::kFloat32 || !is_packed_row_major(x) || x.shape.size() != 4 || x.shape[3] <= 0 || x.shape[3] % 4 != 0)
+      return -1;
+    if (!is_3x3_stride2_pad1(first) || !weights_are(first, {16, 3, 3, 3}) || g_.is_graph_output(mid)) return -1;
+    if (out_.values[static_cast<std::size_t>(mid)].valid()) return -1;  // placed in a concatenation
+    const auto& readers = consumers_[static_cast<std::size_t>(mid)];
+    if (readers.size() != 1) return -1;
+    const Node& second = g_.nodes[static_cast<std::size_t>(readers[0])];
+    if (second.op_type != "Conv" || second.inputs[0] != mid || in_head(second) || !is_3x3_stride2_pad1(second) ||
+        !weights_are(second, {32, 16, 3, 3}) || !pair_aligned_output(second.outputs[0]))
+      return -1;
+    return readers[0];
+  }
+  bool pair_aligned_output(int id) const {
+    const TensorRef& placed = out_.values[static_cast<std::size_t>(id)];
+    return feature(id) && opt_.feature_nhwc && (!placed.valid() || pair_aligned(placed));
+  }
+
+  void lower_stem_pair(const Node& first, int index, int second, const TensorRef& x) {
+    absorbed_[static_cast<std::size_t>(second)] = 1;
+    Step step;
+    step.kind = StepKind::kStemPair;
+    step.node = index;
+    step.second_node = second;
+    step.activation = ops::activation_from_node(first);
+    step.inputs = {x};
+    step.output = output_ref(g_.nodes[static_cast<std::size_t>(second)].outputs[0]);
     add_step(std::move(step));
   }
 

@@ -11,6 +11,9 @@
 //   activation), and a stem convolution with few input channels reads the graph input in place
 //   (no conversion copy): both when the layouts allow it (LoweringOptions).
 // - A chain of identical stride-1 MaxPools (SPPF) is one step with several outputs.
+// - A 3-channel stem read in place followed by its only reader, a 16 -> 32 3x3 stride-2
+//   convolution (YOLOv8's model.0 and model.1), is one kStemPair step: the stem's map is never
+//   stored (LoweringOptions::fuse_stem_pair).
 // - A YOLO detection head's tail (head_fusion.h: Reshape/Concat/DFL softmax/decode/Sigmoid after
 //   the last convolutions) becomes one kDetectHead step reading those convolutions' outputs as
 //   they are (LoweringOptions::fuse_detect_head); anything that does not match exactly is
@@ -41,7 +44,7 @@ struct Root {
   std::size_t arena_offset = 0;   // bytes, for kArena
 };
 
-enum class StepKind { kConv, kElementwise, kMaxPool, kResize, kSoftmax, kDetectHead };
+enum class StepKind { kConv, kStemPair, kElementwise, kMaxPool, kResize, kSoftmax, kDetectHead };
 
 // y = activation(op(a, b)); kCopy reads a only (layout/precision conversion, Concat, Reshape).
 enum class ElementwiseOp { kCopy, kAdd, kSub, kMul, kDiv };
@@ -60,6 +63,9 @@ struct Step {
   // previous output; the step computes all of them (LoweringOptions::fuse_pool_chain).
   std::vector<TensorRef> chained_outputs;
   int head = -1;  // kDetectHead: index into LoweredGraph::heads
+  // kStemPair: the second convolution (its activation is its node's); `node` is the stem, whose
+  // activation is `activation`, inputs[0] is the stem's input and `output` the second one's output.
+  int second_node = -1;
 };
 
 // The longest chain of pools one step computes (SPPF has three).
@@ -80,6 +86,8 @@ struct LoweringOptions {
   bool fuse_detect_head = true;
   // Run a chain of identical stride-1 "same" MaxPools (SPPF) as one step (Step::chained_outputs).
   bool fuse_pool_chain = true;
+  // Run a stem read in place and the 16 -> 32 stride-2 convolution after it as one step.
+  bool fuse_stem_pair = true;
 };
 
 // Whether the implicit-GEMM convolution can run `node` on strided NHWC fp16 tensors: 2-D, one

@@ -161,6 +161,31 @@ __global__ void resize_nearest_vector8_kernel(ResizeNearestParams p, int count) 
   store8(p.y, k.n, k.c, k.h, k.w, load8(p.x, k.n, k.c, h, w));
 }
 
+// Upsampling by exactly 2 with output pixel o reading input floor(o / 2) (YOLO's nearest
+// Upsample: asymmetric coordinates, floor): a thread per input vector loads it once and stores
+// it to its 2 x 2 output pixels, without the per-output coordinate arithmetic above (batch 32 on
+// the H200: 30 us for a 128-channel 40x40 -> 80x80 map, against ~16 us of bytes).
+__global__ void upsample2x_vector8_kernel(ResizeNearestParams p, int count) {
+  wait_for_producers();
+  release_dependents();
+  const Window2d& win = p.window;
+  const int i = blockIdx.x * blockDim.x + threadIdx.x;
+  if (i >= count) return;
+  const int groups = static_cast<int>(win.c) / 8, in_w = static_cast<int>(win.in_w), in_h = static_cast<int>(win.in_h);
+  const int c = (i % groups) * 8, w = i / groups % in_w, h = i / groups / in_w % in_h, n = i / groups / in_w / in_h;
+  const uint4 v = load8(p.x, n, c, h, w);
+#pragma unroll
+  for (int dy = 0; dy < 2; ++dy)
+#pragma unroll
+    for (int dx = 0; dx < 2; ++dx) store8(p.y, n, c, 2 * h + dy, 2 * w + dx, v);
+}
+
+bool is_upsample2x(const ResizeNearestParams& p) {
+  const Window2d& w = p.window;
+  return w.vector8 && p.coordinate == kCoordAsymmetric && p.nearest == kNearestFloor && p.scale_h == 2.0f && p.scale_w == 2.0f &&
+         w.out_h == 2 * w.in_h && w.out_w == 2 * w.in_w;
+}
+
 // Chained stride-1 "same" pools (SPPF) in one kernel: each CTA loads its output tile's input
 // window once, with a halo of count * k/2 pixels, into shared memory, then pools it count times
 // there (a horizontal then a vertical k-wide pass per pool), storing each pool's tile as it goes.
@@ -269,6 +294,11 @@ void launch_resize_nearest(const ResizeNearestParams& params, cudaStream_t strea
   const std::int64_t count = w.n * w.c * w.out_h * w.out_w;
   if (count <= 0) return;
   constexpr unsigned kBlock = 256;
+  if (is_upsample2x(params)) {
+    const int vectors = static_cast<int>(w.n * w.c * w.in_h * w.in_w / 8);
+    launch_dependent(upsample2x_vector8_kernel, (vectors + kBlock - 1) / kBlock, kBlock, 0, stream, params, vectors);
+    return;
+  }
   if (w.vector8) {
     const int vectors = static_cast<int>(count / 8);
     launch_dependent(resize_nearest_vector8_kernel, (vectors + kBlock - 1) / kBlock, kBlock, 0, stream, params, vectors);

@@ -69,7 +69,7 @@ TEST(CudaGpu, MiniYoloMatchesTheCpuInFp32AndFp16UnderEveryLoweringOption) {
       const std::vector<std::pair<const char*, const char*>> variants{
           {"DETSTREAM_CUDA_DEFAULTS", "1"}, {"DETSTREAM_CUDA_STRIDED_CONV", "0"}, {"DETSTREAM_CUDA_LAYOUT", "nchw"},
           {"DETSTREAM_CUDA_CONCAT_IN_PLACE", "0"}, {"DETSTREAM_CUDA_GRAPH", "0"}, {"DETSTREAM_CUDA_CONV", "cudnn"},
-          {"DETSTREAM_CUDA_CONV", "igemm"}, {"DETSTREAM_CUDA_CONV", "halo"}, {"DETSTREAM_CUDA_SPLIT_K", "3"}, {"DETSTREAM_CUDA_FUSE_ADD", "0"},
+          {"DETSTREAM_CUDA_CONV", "igemm"}, {"DETSTREAM_CUDA_CONV", "halo"}, {"DETSTREAM_CUDA_CONV", "pointwise"}, {"DETSTREAM_CUDA_SPLIT_K", "3"}, {"DETSTREAM_CUDA_FUSE_ADD", "0"},
           {"DETSTREAM_CUDA_DIRECT_CONV", "0"}};
       for (const auto& [name, value] : variants) {
         const ScopedEnv env(name, value);
@@ -129,8 +129,8 @@ TEST(CudaGpu, ImplicitGemmConvolutionMatchesTheReferenceOnOddGeometries) {
 // equal to and not a multiple of its output patch (1x1, 7x5, 13x11, 16x8, 20x20), several images,
 // channel chunks 1 to 4, K below, equal to and not a multiple of its channel tile (2, 16, 24, 72),
 // every activation, and a residual (y = silu(conv) + x, fused into the epilogue). The streaming
-// variants take 16 channels only; the 4 x 160 x 160 cases give their CTAs several patches each
-// (more patches than an H200 holds CTAs).
+// variants take one chunk (16, 32 or 64 channels); the 4 x 160 x 160 and 4 x 80 x 80 cases give
+// their CTAs several patches each (more patches than an H200 holds CTAs).
 TEST(CudaGpu, HaloTileConvolutionMatchesTheReference) {
   DETSTREAM_REQUIRE_CUDA_DEVICE();
   const ScopedEnv env("DETSTREAM_CUDA_CONV", "halo");
@@ -142,14 +142,16 @@ TEST(CudaGpu, HaloTileConvolutionMatchesTheReference) {
   const std::vector<Case> cases{{2, 16, 13, 11, 24, "silu", false, false}, {1, 32, 7, 5, 72, "relu", false, false},
                                 {3, 64, 1, 1, 16, "", false, false},        {1, 48, 16, 8, 2, "sigmoid", false, false},
                                 {2, 16, 20, 20, 16, "silu", true, false},   {1, 64, 20, 20, 64, "silu", true, false},
-                                {4, 16, 160, 160, 16, "silu", true, true},  {4, 16, 160, 160, 32, "silu", false, true}};
+                                {4, 16, 160, 160, 16, "silu", true, true},  {4, 16, 160, 160, 32, "silu", false, true},
+                                {4, 32, 80, 80, 32, "silu", true, true},    {4, 64, 80, 80, 40, "silu", false, true}};
   for (int variant = 0; variant < cuda::kConvHaloCount; ++variant) {
     const std::string name = cuda::conv_halo_name(variant);
     const ScopedEnv variant_env("DETSTREAM_CUDA_HALO", name.c_str());
     const std::int64_t stride = name.find("s2") != std::string::npos ? 2 : 1;
     const bool stream = name.find("stream") != std::string::npos;
+    const std::int64_t chunk = name.find("c64") != std::string::npos ? 64 : name.find("c32") != std::string::npos ? 32 : 16;
     for (const Case& k : cases) {
-      if ((k.residual && stride != 1) || (stream && k.c != 16) || (k.stream_only && !stream)) continue;
+      if ((k.residual && stride != 1) || (stream && k.c != chunk) || (k.stream_only && !stream)) continue;
       testing::TestGraph t;
       const int x = t.input("x", {k.n, k.c, k.h, k.w});
       Attributes a{{"kernel_shape", Attribute::of_ints({3, 3})}, {"strides", Attribute::of_ints({stride, stride})},
@@ -168,6 +170,46 @@ TEST(CudaGpu, HaloTileConvolutionMatchesTheReference) {
                                 std::to_string(k_out) + (k.residual ? " residual" : "");
       Tensor got(DataType::kFloat32, conv_out);
       ASSERT_NO_FATAL_FAILURE(run_fp16(t.graph, inputs[0], "1 halo-tile", where, got));
+      EXPECT_LT(rel_l2(got, (*expected)[0]), 2e-3) << where;
+    }
+  }
+}
+
+// Every pointwise variant (DETSTREAM_CUDA_POINTWISE) on 1x1 layers: depths 16 to 128, pixel
+// counts below, equal to and not a multiple of its 128-pixel tile, K below, equal to and not a
+// multiple of its channel tile (2, 24, 64, 72, 96), every activation, a residual, and 4 x 160 x 160
+// (more tiles than an H200 holds CTAs, so each CTA streams several).
+TEST(CudaGpu, PointwiseConvolutionMatchesTheReference) {
+  DETSTREAM_REQUIRE_CUDA_DEVICE();
+  const ScopedEnv env("DETSTREAM_CUDA_CONV", "pointwise");
+  struct Case {
+    std::int64_t n, c, h, w, k;
+    const char* activation;
+    bool residual;
+  };
+  const std::vector<Case> cases{{2, 16, 13, 11, 24, "silu", false}, {1, 48, 7, 5, 2, "", false},     {3, 128, 9, 9, 72, "relu", false},
+                                {1, 64, 16, 8, 64, "silu", true},   {2, 96, 40, 40, 96, "sigmoid", false},
+                                {4, 32, 160, 160, 32, "silu", true}};
+  for (int variant = 0; variant < cuda::kConvPointwiseCount; ++variant) {
+    const std::string name = cuda::conv_pointwise_name(variant);
+    const ScopedEnv variant_env("DETSTREAM_CUDA_POINTWISE", name.c_str());
+    for (const Case& k : cases) {
+      testing::TestGraph t;
+      const int x = t.input("x", {k.n, k.c, k.h, k.w});
+      Attributes a{{"kernel_shape", Attribute::of_ints({1, 1})}, {"strides", Attribute::of_ints({1, 1})}, {"pads", Attribute::of_ints({0, 0, 0, 0})}};
+      if (*k.activation) a["activation"] = Attribute::of_string(k.activation);
+      const std::int64_t k_out = k.residual ? k.c : k.k;
+      const Shape out{k.n, k_out, k.h, k.w};
+      int y = t.op("Conv", {x, t.random("w", {k_out, k.c, 1, 1}, 0.3f), t.random("b", {k_out})}, out, a);
+      if (k.residual) y = t.op("Add", {y, x}, out);
+      t.output(y);
+      const std::vector<Tensor> inputs{testing::random_tensor({k.n, k.c, k.h, k.w}, 4)};
+      const auto expected = testing::run_reference(t.graph, inputs);
+      ASSERT_TRUE(expected.has_value());
+      const std::string where = name + " n " + std::to_string(k.n) + " c " + std::to_string(k.c) + " " + std::to_string(k.h) + "x" +
+                                std::to_string(k.w) + " k " + std::to_string(k_out) + (k.residual ? " residual" : "");
+      Tensor got(DataType::kFloat32, out);
+      ASSERT_NO_FATAL_FAILURE(run_fp16(t.graph, inputs[0], "1 pointwise", where, got));
       EXPECT_LT(rel_l2(got, (*expected)[0]), 2e-3) << where;
     }
   }
@@ -218,6 +260,35 @@ TEST(CudaGpu, StemConvolutionMatchesTheReference) {
       ASSERT_NO_FATAL_FAILURE(run_fp16(t.graph, inputs[0], "1 direct", where, got));
       EXPECT_LT(rel_l2(got, (*expected)[0]), 2e-3) << where;
     }
+  }
+}
+
+// The fused stem pair (conv_stem_pair.cu) against the CPU reference and against the two layers
+// run apart: odd output sizes (patches cut by the map's edge, stem pixels outside the map), an
+// input height that is not even, and more patches than the persistent grid (8 x 320 x 320).
+TEST(CudaGpu, StemPairMatchesTheReferenceAndTheLayersRunApart) {
+  DETSTREAM_REQUIRE_CUDA_DEVICE();
+  struct Case {
+    std::int64_t n, h, w;
+  };
+  for (const Case& k : std::vector<Case>{{1, 64, 64}, {2, 37, 52}, {1, 20, 100}, {8, 320, 320}}) {
+    testing::TestGraph t;
+    const int x = t.input("x", {k.n, 3, k.h, k.w});
+    const int next = t.conv(t.conv(x, 16, 3, 2, true), 32, 3, 2, true);
+    t.output(next);
+    const Shape out = t.graph.value(next).shape;
+    const std::string where = "n " + std::to_string(k.n) + " " + std::to_string(k.h) + "x" + std::to_string(k.w);
+    const std::vector<Tensor> inputs{testing::random_tensor({k.n, 3, k.h, k.w}, 9, 0.0f, 1.0f)};
+    const auto expected = testing::run_reference(t.graph, inputs);
+    ASSERT_TRUE(expected.has_value());
+    Tensor fused(DataType::kFloat32, out), apart(DataType::kFloat32, out);
+    ASSERT_NO_FATAL_FAILURE(run_fp16(t.graph, inputs[0], "2 in 1 fused stem pair", where, fused));
+    EXPECT_LT(rel_l2(fused, (*expected)[0]), 2e-3) << where;
+    {
+      const ScopedEnv off("DETSTREAM_CUDA_FUSE_STEM", "0");
+      ASSERT_NO_FATAL_FAILURE(run_fp16(t.graph, inputs[0], "0 in 0 fused stem pairs", where, apart));
+    }
+    EXPECT_LT(rel_l2(fused, apart), 1e-3) << where << ": the same fp16 stem map, multiplied in another order";
   }
 }
 

@@ -81,10 +81,50 @@ TEST(CudaKernelApplicability, StreamingHaloTilesTakeSingleChunkLayersOnly) {
     const std::string name = conv_halo_name(v);
     const int stride = name.find("s2") != std::string::npos ? 2 : 1;
     const bool stream = name.find("stream") != std::string::npos;
-    EXPECT_TRUE(conv_halo_supported(conv3x3(16, 32, stride), v)) << name;
-    EXPECT_EQ(conv_halo_supported(conv3x3(32, 32, stride), v), !stream) << name << ": two 16-channel chunks";
-    EXPECT_FALSE(conv_halo_supported(conv3x3(16, 32, 3 - stride), v)) << name << ": the other stride";
+    const int chunk = name.find("c64") != std::string::npos ? 64 : name.find("c32") != std::string::npos ? 32 : 16;
+    EXPECT_TRUE(conv_halo_supported(conv3x3(chunk, 32, stride), v)) << name;
+    EXPECT_EQ(conv_halo_supported(conv3x3(2 * chunk, 32, stride), v), !stream) << name << ": two chunks";
+    EXPECT_FALSE(conv_halo_supported(conv3x3(chunk, 32, 3 - stride), v)) << name << ": the other stride";
   }
+}
+
+ConvIgemmParams conv1x1(int c, int k) {
+  ConvIgemmParams p;
+  p.n = 2, p.c = c, p.h = p.out_h = 80, p.w_in = p.out_w = 80, p.k = k;
+  return p;
+}
+
+TEST(CudaKernelApplicability, PointwiseKernelTakesShallowStrideOneOneByOnes) {
+  for (int v = 0; v < kConvPointwiseCount; ++v) {
+    const std::string name = conv_pointwise_name(v);
+    for (int c : {16, 48, 128}) EXPECT_TRUE(conv_pointwise_supported(conv1x1(c, 2), v)) << name << " c " << c;
+    EXPECT_FALSE(conv_pointwise_supported(conv1x1(192, 64), v)) << name << ": deeper than 128";
+    EXPECT_FALSE(conv_pointwise_supported(conv1x1(24, 64), v)) << name << ": not a multiple of 16";
+    ConvIgemmParams strided = conv1x1(64, 64);
+    strided.stride_h = strided.stride_w = 2, strided.out_h = strided.out_w = 40;
+    EXPECT_FALSE(conv_pointwise_supported(strided, v)) << name << ": stride 2";
+    EXPECT_FALSE(conv_pointwise_supported(conv3x3(64, 64, 1), v)) << name << ": 3x3";
+    ConvIgemmParams split = conv1x1(64, 64);
+    split.splits = 2;
+    EXPECT_FALSE(conv_pointwise_supported(split, v)) << name << ": split-K";
+  }
+}
+
+TEST(CudaKernelApplicability, StemPairTakesYolov8sFirstTwoLayers) {
+  const ConvDirectParams first = stem(32, 640, 640, 16);
+  ConvIgemmParams second = conv3x3(16, 32, 2);
+  second.n = 32, second.h = second.w_in = 320, second.out_h = second.out_w = 160;
+  EXPECT_TRUE(conv_stem_pair_supported(first, second));
+  ConvIgemmParams wide = second;
+  wide.k = 64;
+  EXPECT_FALSE(conv_stem_pair_supported(first, wide)) << "32 output channels only";
+  EXPECT_FALSE(conv_stem_pair_supported(stem(32, 640, 640, 32), second)) << "a 16-channel stem only";
+  ConvIgemmParams other_size = second;
+  other_size.h = 322;
+  EXPECT_FALSE(conv_stem_pair_supported(first, other_size)) << "the second layer reads the stem's map";
+  ConvIgemmParams odd = second;
+  odd.w_in = 321, odd.out_w = 161;
+  EXPECT_FALSE(conv_stem_pair_supported(stem(32, 640, 642, 16), odd)) << "input width not a multiple of 4";
 }
 
 Window2d pool(int kernel, std::int64_t size = 20) {

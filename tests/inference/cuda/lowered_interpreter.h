@@ -90,6 +90,7 @@ class LoweredInterpreter {
     switch (step.kind) {
       case cuda::StepKind::kElementwise: return elementwise(step);
       case cuda::StepKind::kConv: return conv(step, *node);
+      case cuda::StepKind::kStemPair: return stem_pair(step, *node);
       case cuda::StepKind::kMaxPool: return maxpool(step, *node);
       case cuda::StepKind::kResize: return resize(step);
       case cuda::StepKind::kSoftmax: return softmax(step, *node);
@@ -112,13 +113,40 @@ class LoweredInterpreter {
 
   void conv(const cuda::Step& s, const Node& node) {
     const cuda::TensorRef& x = s.inputs[0];
+    convolve(node, x.shape, [&](const std::vector<std::int64_t>& i) { return load(x, offset(x, i)); }, s.output.shape, s.activation,
+             [&](const std::vector<std::int64_t>& i, float v) {
+               if (s.inputs.size() > 1) v += load(s.inputs[1], offset(s.inputs[1], i));  // folded residual Add
+               store(s.output, offset(s.output, i), v);
+             });
+  }
+
+  // The stem into a scratch map rounded as it is stored on the device (fp16), then the second
+  // convolution over it.
+  void stem_pair(const cuda::Step& s, const Node& first) {
+    const Node& second = g_.nodes[static_cast<std::size_t>(s.second_node)];
+    const cuda::TensorRef& x = s.inputs[0];
+    const Shape mid_shape = g_.value(first.outputs[0]).shape;
+    std::vector<float> mid(static_cast<std::size_t>(element_count(mid_shape)));
+    const auto at = [&](const std::vector<std::int64_t>& i) {
+      return static_cast<std::size_t>(((i[0] * mid_shape[1] + i[1]) * mid_shape[2] + i[2]) * mid_shape[3] + i[3]);
+    };
+    convolve(first, x.shape, [&](const std::vector<std::int64_t>& i) { return load(x, offset(x, i)); }, mid_shape, s.activation,
+             [&](const std::vector<std::int64_t>& i, float v) { mid[at(i)] = half_to_float(float_to_half(v)); });
+    convolve(second, mid_shape, [&](const std::vector<std::int64_t>& i) { return mid[at(i)]; }, s.output.shape,
+             ops::activation_from_node(second), [&](const std::vector<std::int64_t>& i, float v) { store(s.output, offset(s.output, i), v); });
+  }
+
+  // Direct convolution of `node` over an input of `x_shape` read through load_x, storing each
+  // activated output element through put(index, value).
+  template <typename Load, typename Put>
+  void convolve(const Node& node, const Shape& x_shape, Load load_x, const Shape& out_shape, ops::Activation activation, Put put) {
     const Tensor& w = *g_.value(node.inputs[1]).constant;
     const std::vector<float> wv = w.to_float_vector();
     std::vector<float> bias;
     if (node.has_input(2)) bias = g_.value(node.inputs[2]).constant->to_float_vector();
-    const ops::WindowGeometry geo = ops::resolve_window(node, x.shape, {w.shape()[2], w.shape()[3]}, false);
+    const ops::WindowGeometry geo = ops::resolve_window(node, x_shape, {w.shape()[2], w.shape()[3]}, false);
     const std::int64_t group = node.attr_int("group", 1), cin_g = w.shape()[1], cout_g = w.shape()[0] / group;
-    for_each(s.output.shape, [&](const std::vector<std::int64_t>& i) {
+    for_each(out_shape, [&](const std::vector<std::int64_t>& i) {
       double acc = bias.empty() ? 0.0 : bias[static_cast<std::size_t>(i[1])];
       const std::int64_t gi = i[1] / cout_g;
       for (std::int64_t c = 0; c < cin_g; ++c)
@@ -126,13 +154,11 @@ class LoweredInterpreter {
           for (std::int64_t kw = 0; kw < w.shape()[3]; ++kw) {
             const std::int64_t h = i[2] * geo.strides[0] - geo.pads_begin[0] + kh * geo.dilations[0];
             const std::int64_t ww = i[3] * geo.strides[1] - geo.pads_begin[1] + kw * geo.dilations[1];
-            if (h < 0 || h >= x.shape[2] || ww < 0 || ww >= x.shape[3]) continue;
-            const float xv = load(x, offset(x, {i[0], gi * cin_g + c, h, ww}));
+            if (h < 0 || h >= x_shape[2] || ww < 0 || ww >= x_shape[3]) continue;
+            const float xv = load_x({i[0], gi * cin_g + c, h, ww});
             acc += static_cast<double>(xv) * wv[static_cast<std::size_t>(((i[1] * cin_g + c) * w.shape()[2] + kh) * w.shape()[3] + kw)];
           }
-      float v = ops::apply_activation(s.activation, static_cast<float>(acc));
-      if (s.inputs.size() > 1) v += load(s.inputs[1], offset(s.inputs[1], i));  // folded residual Add
-      store(s.output, offset(s.output, i), v);
+      put(i, ops::apply_activation(activation, static_cast<float>(acc)));
     });
   }
 

@@ -159,6 +159,45 @@ TEST(CudaLowering, ChainedMaxPoolsAreOneStep) {
   for (std::size_t i = 0; i < a.size(); ++i) EXPECT_EQ(rel_l2(a[i], b[i]), 0.0) << "output " << i;
 }
 
+// YOLOv8's model.0 and model.1 (3 -> 16 -> 32 channels, 3x3 stride 2) are one step when the stem
+// reads the input in place and its map has no other reader; the intermediate map gets no storage.
+TEST(CudaLowering, StemAndTheStrideTwoConvolutionAfterItAreOneStep) {
+  auto stem_pair = [](std::int64_t width, bool second_reader) {
+    testing::TestGraph t;
+    const int x = t.input("x", {2, 3, 18, width});
+    const int stem = t.conv(x, 16, 3, 2, true);
+    const int next = t.conv(stem, 32, 3, 2, true);
+    t.output(t.conv(next, 16, 1, 1, false));
+    if (second_reader) t.output(t.conv(stem, 8, 1, 1, false));
+    return t;
+  };
+  auto pairs = [](const LoweredGraph& l) {
+    return std::count_if(l.steps.begin(), l.steps.end(), [](const Step& s) { return s.kind == StepKind::kStemPair; });
+  };
+  const testing::TestGraph t = stem_pair(20, false);
+  const Graph& g = t.graph;
+  const LoweredGraph fused = lower_graph(g, Precision::kFp16, {});
+  ASSERT_EQ(pairs(fused), 1);
+  const Step& pair = fused.steps[0];
+  EXPECT_EQ(pair.kind, StepKind::kStemPair);
+  EXPECT_EQ(pair.node, 0);
+  EXPECT_EQ(pair.second_node, 1);
+  EXPECT_EQ(pair.inputs[0].root, fused.input_staging[0].root) << "the stem reads the fp32 input in place";
+  EXPECT_FALSE(fused.values[static_cast<std::size_t>(g.nodes[0].outputs[0])].valid()) << "the stem's map is never stored";
+  EXPECT_EQ(fused.steps.size(), 3u) << "the pair, the 1x1 convolution, the copy to the fp32 output";
+  LoweringOptions off;
+  off.fuse_stem_pair = false;
+  const LoweredGraph separate = lower_graph(g, Precision::kFp16, off);
+  EXPECT_EQ(pairs(separate), 0);
+  EXPECT_EQ(separate.steps.size(), 4u);
+  const std::vector<Tensor> inputs{testing::random_tensor({2, 3, 18, 20}, 8, 0.0f, 1.0f)};
+  EXPECT_EQ(rel_l2(LoweredInterpreter(g, fused).run(inputs)[0], LoweredInterpreter(g, separate).run(inputs)[0]), 0.0);
+
+  EXPECT_EQ(pairs(lower_graph(stem_pair(20, true).graph, Precision::kFp16, {})), 0) << "the stem's map has a second reader";
+  EXPECT_EQ(pairs(lower_graph(stem_pair(18, false).graph, Precision::kFp16, {})), 0) << "input width not a multiple of 4";
+  EXPECT_EQ(pairs(lower_graph(g, Precision::kFp32, {})), 0) << "the fused kernel is fp16";
+}
+
 TEST(CudaLowering, ArenaReusesMemoryAndLiveBuffersNeverShareBytes) {
   const Graph g = testing::mini_yolo(2);
   const LoweredGraph l = lower_graph(g, Precision::kFp32, {});
