@@ -18,7 +18,7 @@ bench() { "$B" "$@" 2>&1 | tee -a "$OUT/bench.log"; }
 for p in fp32 fp16; do bench $M --precision $p --batch 1 --input $I --golden $G; done
 for b in ${BATCHES:-1 8 32}; do bench $D --precision fp16 --batch $b --input $I --golden $GD; done
 if [ "${VARIANTS:-0}" = 1 ]; then
-  for v in ${VARIANT_LIST:-DETSTREAM_CUDA_FUSE_HEAD=0 DETSTREAM_CUDA_PDL=1 DETSTREAM_CUDA_SPLIT_K=1 DETSTREAM_CUDA_FUSE_ADD=0 DETSTREAM_CUDA_DIRECT_CONV=0 DETSTREAM_CUDA_CONV=cudnn}; do
+  for v in ${VARIANT_LIST:-DETSTREAM_CUDA_FUSE_HEAD=0 DETSTREAM_CUDA_PDL=0 DETSTREAM_CUDA_FUSE_STEM=0 DETSTREAM_CUDA_SPLIT_K=1 DETSTREAM_CUDA_FUSE_ADD=0 DETSTREAM_CUDA_DIRECT_CONV=0 DETSTREAM_CUDA_CONV=cudnn}; do
     echo "VARIANT $v" | tee -a "$OUT/bench.log"
     env $v "$B" $M --precision fp16 --batch 1 --input $I --golden $G 2>&1 | tee -a "$OUT/bench.log"
     env $v "$B" $D --precision fp16 --batch 32 --input $I --golden $GD 2>&1 | tee -a "$OUT/bench.log"

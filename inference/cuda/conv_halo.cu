@@ -55,6 +55,9 @@ __global__ void __launch_bounds__(Cta::kThreads, MIN_CTAS) conv_halo_kernel(Conv
   const TileOrigin patch = Cta::patch_of(blockIdx.x, p);
   const int n0 = blockIdx.y * Cta::kBn;
   const int chunks = p.c / Cta::kBc;
+  // The first chunk's weights are constants: in flight while the producer finishes (with
+  // programmatic launch). Only the first, so that the first wait is no longer than before.
+  if (chunks > 0) Cta::load_weights(stages + Tile::kPatchHalves, p, n0, 0);
   wait_for_producers();
   release_dependents();
 
@@ -67,7 +70,8 @@ __global__ void __launch_bounds__(Cta::kThreads, MIN_CTAS) conv_halo_kernel(Conv
   zero_accumulators(acc);
 #pragma unroll
   for (int s = 0; s < STAGES - 1; ++s) {
-    if (s < chunks) load_chunk(s, s * Cta::kBc);
+    if (s == 0 && chunks > 0) Cta::load_window(stages, p, patch, 0);
+    if (s > 0 && s < chunks) load_chunk(s, s * Cta::kBc);
     cp_async_commit();
   }
   const typename Cta::Lane lane;
@@ -86,35 +90,48 @@ __global__ void __launch_bounds__(Cta::kThreads, MIN_CTAS) conv_halo_kernel(Conv
 
 // Single-chunk layers (C == BC): the CTA loads its weights once and walks over patches
 // blockIdx.x, blockIdx.x + gridDim.x, ... (the grid is what the GPU holds at once), with
-// STAGES - 1 windows in flight while it multiplies one patch and stores its result.
+// STAGES - 1 windows in flight while it multiplies one patch and stores its result. A residual
+// rides with its patch's window (ncu, model.2's bottleneck at batch 32: the epilogue's global
+// residual loads were the top stall, 53 us against 37 us for the same layer without one).
 template <typename Cta, int STAGES, int MIN_CTAS>
 __global__ void __launch_bounds__(Cta::kThreads, MIN_CTAS) conv_halo_stream_kernel(ConvIgemmParams p, int patches) {
   using Tile = typename Cta::Tile;
   extern __shared__ __align__(128) unsigned char shared_bytes[];
   half* weights = reinterpret_cast<half*>(shared_bytes);
-  half* windows = weights + Tile::kWeightHalves;  // STAGES of them
+  half* windows = weights + Tile::kWeightHalves;            // STAGES of them
+  half* residuals = windows + STAGES * Tile::kPatchHalves;  // STAGES of them, when p.residual
+  const bool residual = p.residual != nullptr;
   const int n0 = blockIdx.y * Cta::kBn;
   const int mine = (patches - static_cast<int>(blockIdx.x) + static_cast<int>(gridDim.x) - 1) / static_cast<int>(gridDim.x);
   auto patch = [&](int j) { return Cta::patch_of(static_cast<int>(blockIdx.x + j * gridDim.x), p); };
+  auto load_patch = [&](int stage, int j) {
+    const TileOrigin origin = patch(j);
+    Cta::load_window(windows + stage * Tile::kPatchHalves, p, origin, 0);
+    if (residual) Cta::load_residual(residuals + stage * Cta::kResidualHalves, p, origin, n0);
+  };
   Cta::load_weights(weights, p, n0, 0);  // constants: in flight while the producer finishes
   wait_for_producers();
   release_dependents();
 #pragma unroll
   for (int s = 0; s < STAGES - 1; ++s) {
-    if (s < mine) Cta::load_window(windows + s * Tile::kPatchHalves, p, patch(s), 0);
+    if (s < mine) load_patch(s, s);
     cp_async_commit();  // the weights ride in the first group
   }
   const typename Cta::Lane lane;
   float acc[Cta::kMF][Cta::kNF][4];
   for (int j = 0; j < mine; ++j) {
     cp_async_wait<STAGES - 2>();
-    __syncthreads();  // also: every warp is done with the window the next load overwrites
+    __syncthreads();  // also: every warp is done with the stage the next load overwrites
     const int ahead = j + STAGES - 1;
-    if (ahead < mine) Cta::load_window(windows + (ahead % STAGES) * Tile::kPatchHalves, p, patch(ahead), 0);
+    if (ahead < mine) load_patch(ahead % STAGES, ahead);
     cp_async_commit();
     zero_accumulators(acc);
     Cta::multiply(acc, windows + (j % STAGES) * Tile::kPatchHalves, weights, lane);
-    Cta::store(acc, p, patch(j), n0, lane);
+    if (residual) {
+      Cta::store_staged(acc, p, patch(j), n0, lane, residuals + (j % STAGES) * Cta::kResidualHalves);
+    } else {
+      Cta::store(acc, p, patch(j), n0, lane);
+    }
   }
   cp_async_wait<0>();
 }
@@ -130,13 +147,16 @@ void launch_variant(const ConvIgemmParams& p, cudaStream_t stream) {
   const unsigned channel_tiles = static_cast<unsigned>((p.k + c.bn - 1) / c.bn);
   if constexpr (c.stream) {
     constexpr std::size_t kShared = (Tile::kWeightHalves + c.stages * Tile::kPatchHalves) * sizeof(half);
+    constexpr std::size_t kWithResidual = kShared + c.stages * Cta::kResidualHalves * sizeof(half);
     auto* kernel = conv_halo_stream_kernel<Cta, c.stages, c.min_ctas>;
-    static const bool opted_in = allow_shared(kernel, kShared);
+    static const bool opted_in = allow_shared(kernel, kWithResidual);
     static const int resident = resident_ctas(kernel, Cta::kThreads, kShared);
+    static const int resident_with_residual = resident_ctas(kernel, Cta::kThreads, kWithResidual);
     (void)opted_in;
-    const long long per_channel_tile = std::max<long long>(1, resident / channel_tiles);
+    const bool residual = p.residual != nullptr;
+    const long long per_channel_tile = std::max<long long>(1, (residual ? resident_with_residual : resident) / channel_tiles);
     const dim3 grid(static_cast<unsigned>(std::min(patches, per_channel_tile)), channel_tiles);
-    launch_dependent(kernel, grid, Cta::kThreads, kShared, stream, p, static_cast<int>(patches));
+    launch_dependent(kernel, grid, Cta::kThreads, residual ? kWithResidual : kShared, stream, p, static_cast<int>(patches));
   } else {
     constexpr std::size_t kStageBytes = static_cast<std::size_t>(Tile::kStageHalves) * sizeof(half);
     auto* kernel = conv_halo_kernel<Cta, c.stages, c.min_ctas>;
@@ -163,7 +183,7 @@ bool conv_halo_supported(const ConvIgemmParams& p, int variant) {
   const int out_h = (p.h + 2 - 3) / c.stride + 1, out_w = (p.w_in + 2 - 3) / c.stride + 1;
   return p.r == 3 && p.s == 3 && p.pad_h == 1 && p.pad_w == 1 && p.dilation_h == 1 && p.dilation_w == 1 &&
          p.stride_h == c.stride && p.stride_w == c.stride && p.c % c.bc == 0 && p.out_h == out_h && p.out_w == out_w &&
-         p.splits <= 1 && (!c.stream || p.c == c.bc);
+         p.splits <= 1 && (!c.stream || (p.c == c.bc && (!p.has_residual || p.residual_vectors)));
 }
 
 void launch_conv_halo(const ConvIgemmParams& params, int variant, cudaStream_t stream) {

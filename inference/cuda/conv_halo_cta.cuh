@@ -116,6 +116,34 @@ struct HaloCta {
       return OutputPixel{true, patch.image * p.y_sn + oh * p.y_sh + ow * p.y_sw, patch.image * p.r_sn + oh * p.r_sh + ow * p.r_sw};
     });
   }
+
+  // The patch's residual (TH*TW pixels x BN channels from n0, rows of kResidualLd halves) copied
+  // into shared memory ahead of the epilogue that adds it; zero-filled outside the map.
+  static constexpr int kResidualLd = BN + 8;
+  static constexpr int kResidualHalves = TH * TW * kResidualLd;
+  __device__ static void load_residual(half* dst, const ConvIgemmParams& p, const TileOrigin& patch, int n0) {
+    const half* r = static_cast<const half*>(p.residual);
+    constexpr int kVectorsPerRow = BN / 8;
+#pragma unroll
+    for (int v = threadIdx.x; v < TH * TW * kVectorsPerRow; v += kThreads) {
+      const int row = v / kVectorsPerRow, part = v % kVectorsPerRow;
+      const int oh = patch.y0 + row / TW, ow = patch.x0 + row % TW, k = n0 + part * 8;
+      const bool pred = oh < p.out_h && ow < p.out_w && k < p.k;
+      cp_async16(dst + row * kResidualLd + part * 8, pred ? r + patch.image * p.r_sn + oh * p.r_sh + ow * p.r_sw + k : r, pred);
+    }
+  }
+  // store() with the residual from load_residual's copy.
+  __device__ static void store_staged(float (&acc)[kMF][kNF][4], const ConvIgemmParams& p, const TileOrigin& patch, int n0,
+                                      const Lane& l, const half* residual) {
+    store_accumulators(
+        acc, p, l.warp_m * WM, n0 + l.warp_n * WN, l.lane,
+        [&](int row) {
+          const int oh = patch.y0 + row / TW, ow = patch.x0 + row % TW;
+          if (oh >= p.out_h || ow >= p.out_w) return OutputPixel{false, 0, 0};
+          return OutputPixel{true, patch.image * p.y_sn + oh * p.y_sh + ow * p.y_sw, static_cast<long long>(row) * kResidualLd - n0};
+        },
+        residual);
+  }
 };
 
 }  // namespace detstream::inference::cuda

@@ -338,6 +338,8 @@ class ConvLayer final : public Layer {
       p.r_sn = r.strides[0];
       p.r_sh = r.strides[2];
       p.r_sw = r.strides[3];
+      p.has_residual = true;
+      p.residual_vectors = vector_aligned(r);
     }
   }
 

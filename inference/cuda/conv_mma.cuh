@@ -71,9 +71,8 @@ __device__ __forceinline__ float activate_as(int activation, float v) {
 
 template <int kActivation, bool kResidual, int kMF, int kNF, typename PixelAt>
 __device__ __forceinline__ void store_accumulators_as(float (&acc)[kMF][kNF][4], const ConvIgemmParams& p, int row0, int col0,
-                                                      int lane, PixelAt& pixel_at) {
+                                                      int lane, PixelAt& pixel_at, const half* residual) {
   half* y = static_cast<half*>(p.y);
-  const half* residual = static_cast<const half*>(p.residual);
   float2 bias[kNF];
 #pragma unroll
   for (int nf = 0; nf < kNF; ++nf) {
@@ -104,20 +103,24 @@ __device__ __forceinline__ void store_accumulators_as(float (&acc)[kMF][kNF][4],
 // The epilogue of a warp's kMF x kNF fragments: accumulator (mf, nf) elements 2h and 2h+1 belong
 // to tile row row0 + mf*16 + lane/4 + 8h and channels col0 + nf*8 + 2*(lane%4) and the next one.
 // Adds the bias, applies the activation, adds the residual and stores channel pairs as half2
-// (K is even, so a pair is whole or absent). pixel_at(row) locates a tile row. The activation and
+// (K is even, so a pair is whole or absent). pixel_at(row) locates a tile row; its residual offset
+// is from `residual`: p.residual in global memory, or a copy of the tile's residual that the
+// kernel staged in shared memory ahead of time (so the epilogue does not wait on global loads;
+// the pixel's offset then includes -col0's tile origin as needed). The activation and
 // the residual are dispatched once, not per element: a per-element switch made the epilogue
 // several times longer than the main loop of a 3x3 layer with 64 channels (SASS: 129 branches).
 template <int kMF, int kNF, typename PixelAt>
 __device__ __forceinline__ void store_accumulators(float (&acc)[kMF][kNF][4], const ConvIgemmParams& p, int row0, int col0,
-                                                   int lane, PixelAt&& pixel_at) {
+                                                   int lane, PixelAt&& pixel_at, const half* staged_residual = nullptr) {
+  const half* r = staged_residual ? staged_residual : static_cast<const half*>(p.residual);
   const bool residual = p.residual != nullptr;
   if (p.activation == kActSilu) {
-    if (residual) return store_accumulators_as<kActSilu, true>(acc, p, row0, col0, lane, pixel_at);
-    return store_accumulators_as<kActSilu, false>(acc, p, row0, col0, lane, pixel_at);
+    if (residual) return store_accumulators_as<kActSilu, true>(acc, p, row0, col0, lane, pixel_at, r);
+    return store_accumulators_as<kActSilu, false>(acc, p, row0, col0, lane, pixel_at, r);
   }
-  if (p.activation == kActNone && !residual) return store_accumulators_as<kActNone, false>(acc, p, row0, col0, lane, pixel_at);
-  if (residual) return store_accumulators_as<-1, true>(acc, p, row0, col0, lane, pixel_at);
-  store_accumulators_as<-1, false>(acc, p, row0, col0, lane, pixel_at);
+  if (p.activation == kActNone && !residual) return store_accumulators_as<kActNone, false>(acc, p, row0, col0, lane, pixel_at, r);
+  if (residual) return store_accumulators_as<-1, true>(acc, p, row0, col0, lane, pixel_at, r);
+  store_accumulators_as<-1, false>(acc, p, row0, col0, lane, pixel_at, r);
 }
 
 }  // namespace detstream::inference::cuda

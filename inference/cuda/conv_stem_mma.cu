@@ -8,7 +8,7 @@
 // image) into shared memory while it multiplies the current one.
 #include <algorithm>
 
-#include "inference/cuda/conv_mma.cuh"
+#include "inference/cuda/conv_stem_fragments.cuh"
 
 namespace detstream::inference::cuda {
 
@@ -21,7 +21,6 @@ constexpr int kInRows = 2 * kTileRows + 1;          // input rows per channel
 constexpr int kVectors = 2 * kTileCols / 4 + 1;     // float4s per staged row: columns 2*ox0-4 .. 2*ox0+127
 constexpr int kPitch = 4 * kVectors;                // floats per staged row
 constexpr int kStageFloats = 3 * kInRows * kPitch;
-constexpr int kWindow = 27;
 
 __device__ __forceinline__ TileOrigin tile_of(int tile, const ConvDirectParams& p) {
   return tile_origin(tile, p.out_h, p.out_w, kTileRows, kTileCols);
@@ -46,29 +45,7 @@ template <int NF>
 __global__ void __launch_bounds__(kWarps * 32) conv_stem_mma_kernel(ConvDirectParams p, int tiles) {
   __shared__ __align__(16) float stages[kStages * kStageFloats];
   const int lane = threadIdx.x % 32, warp = threadIdx.x / 32;
-  // m16n8k16 fragments: A register j of k-step ks holds pixel lane/4 + 8*(j%2) at depths
-  // depth(ks, j/2, 0..1); B register `upper` holds channel lane/4 at depths depth(ks, upper, 0..1).
-  auto depth = [&](int ks, int upper, int e) { return ks * 16 + upper * 8 + (lane % 4) * 2 + e; };
-  unsigned b[2][NF][2];
-  int offset[2][2][2];  // where a depth's value sits in the stage, from a pixel's base
-#pragma unroll
-  for (int ks = 0; ks < 2; ++ks)
-#pragma unroll
-    for (int upper = 0; upper < 2; ++upper) {
-#pragma unroll
-      for (int nf = 0; nf < NF; ++nf) {
-        const int n = nf * 8 + lane / 4, k0 = depth(ks, upper, 0), k1 = depth(ks, upper, 1);
-        const __half2 pair = __floats2half2_rn(k0 < kWindow ? p.w[n * kWindow + k0] : 0.0f, k1 < kWindow ? p.w[n * kWindow + k1] : 0.0f);
-        b[ks][nf][upper] = *reinterpret_cast<const unsigned*>(&pair);
-      }
-#pragma unroll
-      for (int e = 0; e < 2; ++e) {
-        const int k = depth(ks, upper, e), c = k / 9, r = k / 3 % 3, s = k % 3;
-        // Column 2*px + s - 1 of the image is column 2*px + s + 3 of the stage; depths past the
-        // window read a real value (times a zero weight).
-        offset[ks][upper][e] = k < kWindow ? (c * kInRows + r) * kPitch + s + 3 : 3;
-      }
-    }
+  const StemFragments<NF> stem(p.w, kInRows, kPitch);
   ConvIgemmParams out;  // the epilogue's view of the layer
   out.y = p.y, out.bias = p.bias, out.k = p.k, out.activation = p.activation;
   out.y_sn = p.y_sn, out.y_sh = p.y_sh, out.y_sw = p.y_sw;
@@ -94,21 +71,11 @@ __global__ void __launch_bounds__(kWarps * 32) conv_stem_mma_kernel(ConvDirectPa
     zero_accumulators(acc);
 #pragma unroll
     for (int mf = 0; mf < 2; ++mf) {
+      // Column 2*px - 1 of the image is column 2*px + 3 of the stage.
       int base[2];
 #pragma unroll
-      for (int h = 0; h < 2; ++h) base[h] = 2 * py * kPitch + 2 * (px0 + mf * 16 + lane / 4 + h * 8);
-#pragma unroll
-      for (int ks = 0; ks < 2; ++ks) {
-        unsigned a[4];
-#pragma unroll
-        for (int r = 0; r < 4; ++r) {
-          const int h = r % 2, upper = r / 2;
-          const __half2 pair = __floats2half2_rn(stage[base[h] + offset[ks][upper][0]], stage[base[h] + offset[ks][upper][1]]);
-          a[r] = *reinterpret_cast<const unsigned*>(&pair);
-        }
-#pragma unroll
-        for (int nf = 0; nf < NF; ++nf) mma_16816(acc[mf][nf], a, b[ks][nf][0], b[ks][nf][1]);
-      }
+      for (int h = 0; h < 2; ++h) base[h] = 2 * py * kPitch + 2 * (px0 + mf * 16 + lane / 4 + h * 8) + 3;
+      stem.multiply(acc[mf], stage, base);
     }
     const TileOrigin t = tile(j);
     store_accumulators(acc, out, px0, 0, lane, [&](int row) {

@@ -4,8 +4,8 @@
 // the H200 that map is 105 MB each way, and the two kernels took 126 + 74 us against a ~50 us floor
 // for the fp32 input and the final map alone. Here each CTA computes one 8 x 16 output patch of the
 // second layer: it stages the fp32 input rows the patch needs (35 x 68 per channel), runs the stem
-// on tensor cores over the 17 x 33 stem pixels under the patch (the 27-value window as the depth
-// of one MMA, as in conv_stem_mma.cu) into shared memory, zero outside the stem map (the second
+// on tensor cores over the 17 x 33 stem pixels under the patch (conv_stem_fragments.cuh) into
+// shared memory, zero outside the stem map (the second
 // layer's padding), and multiplies that window by the second layer's weights as the halo-tile
 // kernel does (conv_halo_cta.cuh). The stem's outputs on patch borders are computed twice (10%
 // more stem work, which is cheap on tensor cores). CTAs are persistent: the second layer's
@@ -14,6 +14,7 @@
 #include <algorithm>
 
 #include "inference/cuda/conv_halo_cta.cuh"
+#include "inference/cuda/conv_stem_fragments.cuh"
 
 namespace detstream::inference::cuda {
 
@@ -31,7 +32,6 @@ constexpr int kInPitch = 4 * kInVectors;                  // 68 floats
 constexpr int kInFloats = 3 * kInRows * kInPitch;
 constexpr int kStemPixels = Window::kPatchH * Window::kPatchW;
 constexpr int kStemFragments = (kStemPixels + 15) / 16;
-constexpr int kWindow = 27;
 constexpr int kStages = 2;  // input stages: one being computed, the next in flight
 static_assert(2 * (Window::kPatchW - 1) + 1 + 2 < kInPitch, "the last stem column's window is staged");
 
@@ -56,35 +56,6 @@ __device__ __forceinline__ void load_input(float* stage, const ConvDirectParams&
   }
 }
 
-// The stem's weights as B fragments (depths 27..31 zero) and, per depth a lane supplies, where
-// its value sits in a staged input from the stem pixel's base: m16n8k16 A register j of k-step ks
-// holds depths ks*16 + 8*(j/2) + 2*(lane%4) + {0, 1}.
-struct StemOperands {
-  unsigned b[2][2][2];  // [ks][n8 fragment][register]
-  int offset[2][2][2];  // [ks][upper][element]
-  __device__ explicit StemOperands(const ConvDirectParams& stem) {
-    const int lane = threadIdx.x % 32;
-#pragma unroll
-    for (int ks = 0; ks < 2; ++ks)
-#pragma unroll
-      for (int upper = 0; upper < 2; ++upper) {
-        const int k0 = ks * 16 + upper * 8 + (lane % 4) * 2;
-#pragma unroll
-        for (int nf = 0; nf < 2; ++nf) {
-          const int n = nf * 8 + lane / 4;
-          const __half2 pair = __floats2half2_rn(k0 < kWindow ? stem.w[n * kWindow + k0] : 0.0f,
-                                                 k0 + 1 < kWindow ? stem.w[n * kWindow + k0 + 1] : 0.0f);
-          b[ks][nf][upper] = *reinterpret_cast<const unsigned*>(&pair);
-        }
-#pragma unroll
-        for (int e = 0; e < 2; ++e) {
-          const int k = k0 + e, c = k / 9, r = k / 3 % 3, s = k % 3;
-          offset[ks][upper][e] = k < kWindow ? (c * kInRows + r) * kInPitch + s : 0;  // past the window: zero weight
-        }
-      }
-  }
-};
-
 // Stem pixel m of the window (row m / 33, column m % 33) is stem output (2*y0 - 1 + row,
 // 2*x0 - 1 + column); its 3x3 window starts at staged row 2*row, column 2*column + 1.
 __device__ __forceinline__ int stem_base(int m) {
@@ -97,7 +68,7 @@ __device__ __forceinline__ int stem_base(int m) {
 // unrolled so that their load -> convert -> MMA -> activation chains overlap: looped, each
 // fragment waited for the previous one's (ncu: 2.2 cycles of fixed-latency stall per issue).
 template <int kActivation>
-__device__ __forceinline__ void run_stem(half* window, const float* in, const StemOperands& ops, const ConvDirectParams& stem,
+__device__ __forceinline__ void run_stem(half* window, const float* in, const StemFragments<2>& ops, const ConvDirectParams& stem,
                                          const TileOrigin& patch) {
   constexpr int kPerWarp = (kStemFragments + kWarps - 1) / kWarps;
   const int lane = threadIdx.x % 32, warp = threadIdx.x / 32;
@@ -118,18 +89,7 @@ __device__ __forceinline__ void run_stem(half* window, const float* in, const St
       base[h] = stem_base(min(m[h], kStemPixels - 1));
     }
     float acc[2][4] = {};
-#pragma unroll
-    for (int ks = 0; ks < 2; ++ks) {
-      unsigned a[4];
-#pragma unroll
-      for (int r = 0; r < 4; ++r) {
-        const int h = r % 2, upper = r / 2;
-        const __half2 pair = __floats2half2_rn(in[base[h] + ops.offset[ks][upper][0]], in[base[h] + ops.offset[ks][upper][1]]);
-        a[r] = *reinterpret_cast<const unsigned*>(&pair);
-      }
-#pragma unroll
-      for (int nf = 0; nf < 2; ++nf) mma_16816(acc[nf], a, ops.b[ks][nf][0], ops.b[ks][nf][1]);
-    }
+    ops.multiply(acc, in, base);
 #pragma unroll
     for (int h = 0; h < 2; ++h) {
       if (m[h] >= kStemPixels) continue;
@@ -156,7 +116,7 @@ __global__ void __launch_bounds__(kThreads, 2) conv_stem_pair_kernel(ConvDirectP
   const int mine = (patches - static_cast<int>(blockIdx.x) + static_cast<int>(gridDim.x) - 1) / static_cast<int>(gridDim.x);
   auto patch = [&](int j) { return Cta::patch_of(static_cast<int>(blockIdx.x + j * gridDim.x), next); };
   Cta::load_weights(weights, next, 0, 0);  // constants: in flight while the producer finishes
-  const StemOperands ops(stem);
+  const StemFragments<2> ops(stem.w, kInRows, kInPitch);
   wait_for_producers();
   release_dependents();
   if (mine > 0) load_input(inputs, stem, patch(0));

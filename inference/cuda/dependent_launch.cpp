@@ -12,7 +12,7 @@ namespace {
 std::atomic<bool>& switch_state() {
   static std::atomic<bool> enabled{[] {
     const char* v = std::getenv("DETSTREAM_CUDA_PDL");
-    return v != nullptr && std::strcmp(v, "1") == 0;
+    return v == nullptr || std::strcmp(v, "0") != 0;
   }()};
   return enabled;
 }

@@ -9,10 +9,11 @@
 // guarantee transitive (kernel i+1 completes only after kernel i did), so a kernel that reads the
 // output of kernel i-5 (a Concat input, a residual) is as safe as with plain stream order.
 // Inside stream capture the attribute becomes a programmatic edge of the CUDA graph.
-// Default OFF: on the H200 (2026-12-02, bench/cuda/logs/2026-12-02_pdl_*) it gained nothing at
-// batch 1 (1.041 ms on vs 1.036 off: the kernels themselves, not the gaps, are the time) and
-// batch 32 was 3% slower (within that run's spread). DETSTREAM_CUDA_PDL=1 turns it on. The waits
-// stay in the kernels (free when launched plainly). Internal to inference/cuda/.
+// Default ON since the kernels copy their first weights before the wait (2026-12-02, H200,
+// bench/cuda/logs/2026-12-02_s5prefetch_pdl_ab.log, three alternating A/B pairs): batch 1
+// 0.350 -> 0.318 ms, batch 32 2.211 -> 2.185 ms. Before that it gained nothing (batch 1 1.041 vs
+// 1.036 ms, bench/cuda/logs/2026-12-02_pdl_*): the dependent kernels had nothing to do before
+// their wait. DETSTREAM_CUDA_PDL=0 turns it off. Internal to inference/cuda/.
 #pragma once
 
 namespace detstream::inference::cuda {

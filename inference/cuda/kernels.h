@@ -114,6 +114,9 @@ struct ConvIgemmParams {
   int k_tiles_per_split = 0;
   float* partials = nullptr;   // conv_igemm_partials_bytes() of scratch, when splits > 1
   unsigned* tile_counters = nullptr;  // conv_igemm_output_tiles() counters, when splits > 1
+  // Known at build time, before the residual's address: whether there will be one, and whether
+  // its offset and pixel strides are multiples of 8 elements (kernels that copy it in 16 bytes).
+  bool has_residual = false, residual_vectors = false;
 };
 // Tiles of 32-deep k-tiles in three stages; the Deep ones take 64-deep k-tiles in four stages
 // (more bytes in flight for layers with a deep R*S*C).

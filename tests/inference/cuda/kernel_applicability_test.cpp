@@ -85,6 +85,11 @@ TEST(CudaKernelApplicability, StreamingHaloTilesTakeSingleChunkLayersOnly) {
     EXPECT_TRUE(conv_halo_supported(conv3x3(chunk, 32, stride), v)) << name;
     EXPECT_EQ(conv_halo_supported(conv3x3(2 * chunk, 32, stride), v), !stream) << name << ": two chunks";
     EXPECT_FALSE(conv_halo_supported(conv3x3(chunk, 32, 3 - stride), v)) << name << ": the other stride";
+    ConvIgemmParams residual = conv3x3(chunk, 32, stride);
+    residual.has_residual = true;
+    EXPECT_EQ(conv_halo_supported(residual, v), !stream) << name << ": a residual that cannot be copied in 16 bytes";
+    residual.residual_vectors = true;
+    EXPECT_TRUE(conv_halo_supported(residual, v)) << name;
   }
 }
 
