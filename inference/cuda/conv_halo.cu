@@ -55,9 +55,11 @@ __global__ void __launch_bounds__(Cta::kThreads, MIN_CTAS) conv_halo_kernel(Conv
   const TileOrigin patch = Cta::patch_of(blockIdx.x, p);
   const int n0 = blockIdx.y * Cta::kBn;
   const int chunks = p.c / Cta::kBc;
-  // The first chunk's weights are constants: in flight while the producer finishes (with
-  // programmatic launch). Only the first, so that the first wait is no longer than before.
-  if (chunks > 0) Cta::load_weights(stages + Tile::kPatchHalves, p, n0, 0);
+  // The first chunks' weights are constants: in flight while the producer finishes (with
+  // programmatic launch); they join the first commit group (as in conv_igemm.cu).
+#pragma unroll
+  for (int s = 0; s < STAGES - 1; ++s)
+    if (s < chunks) Cta::load_weights(stages + s * Tile::kStageHalves + Tile::kPatchHalves, p, n0, s * Cta::kBc);
   wait_for_producers();
   release_dependents();
 
@@ -70,8 +72,7 @@ __global__ void __launch_bounds__(Cta::kThreads, MIN_CTAS) conv_halo_kernel(Conv
   zero_accumulators(acc);
 #pragma unroll
   for (int s = 0; s < STAGES - 1; ++s) {
-    if (s == 0 && chunks > 0) Cta::load_window(stages, p, patch, 0);
-    if (s > 0 && s < chunks) load_chunk(s, s * Cta::kBc);
+    if (s < chunks) Cta::load_window(stages + s * Tile::kStageHalves, p, patch, s * Cta::kBc);
     cp_async_commit();
   }
   const typename Cta::Lane lane;

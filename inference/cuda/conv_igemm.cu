@@ -133,10 +133,14 @@ __global__ void __launch_bounds__(kThreads, min_resident_ctas(BM, BN, BK)) conv_
       cp_async16(bs + a_copy + (v - tid) / kVectors * BK, pred ? w + static_cast<long long>(k) * kgemm + kk : w, pred);
     }
   };
-  // The first stage's weights are constants: their copy overlaps the producer's tail (with
-  // programmatic launch), as does the index arithmetic above. Only the first: the first wait
-  // would also wait for any later ones (batch 32, 128x64x64 tiles: 26 -> 31 us with all three).
-  if (kt_count > 0) load_weights(0, cursor.kk);
+  // The first stages' weights are constants: their copies overlap the producer's tail (with
+  // programmatic launch), as does the index arithmetic above; they join the first commit group.
+  // Timed alone a deep layer's first wait grows (batch 32, 128x64x64: 26 -> 31 us), but in the
+  // graph the copies overlap: copying only the first stage's made the whole network slower
+  // (H200, b1 0.318 -> 0.331 ms, b32 2.185 -> 2.220 ms; s5prefetch and s5firststage logs).
+#pragma unroll
+  for (int s = 0; s < STAGES - 1; ++s)
+    if (s < kt_count) load_weights(s, cursor.kk + s * BK);
   wait_for_producers();
   release_dependents();
 
@@ -163,8 +167,7 @@ __global__ void __launch_bounds__(kThreads, min_resident_ctas(BM, BN, BK)) conv_
 
 #pragma unroll
   for (int s = 0; s < STAGES - 1; ++s) {
-    if (s == 0 && kt_count > 0) load_inputs(0);
-    if (s > 0 && s < kt_count) load_tile(s);
+    if (s < kt_count) load_inputs(s);
     cp_async_commit();
   }
   // ldmatrix addresses: A rows (lane % 16), columns 8 * (lane / 16); B rows (output channels)
