@@ -121,13 +121,41 @@ CudaEngine::CudaEngine(const Plan& plan, const LoweringOptions& options) : optio
     tile_counters_ = std::max(tile_counters_, layers_.back()->tile_counters());
   }
   const char* streams = std::getenv("DETSTREAM_CUDA_STREAMS");
-  schedule_ = schedule_streams(lowered_, streams && *streams ? std::clamp(std::atoi(streams), 1, 16) : 4);
+  if (streams && *streams) {
+    schedule_ = schedule_streams(lowered_, std::clamp(std::atoi(streams), 1, 16));
+  } else {
+    choose_stream_count();
+  }
   if (cache_writable) {
     cache->save(cache_path);
     timing_cache_note_ = std::string(cache_path) + ": " + std::to_string(cache->entries_for_this_device()) + " entries for this GPU";
   }
   DETSTREAM_CUDA_CHECK(cudaStreamSynchronize(guard.stream));
   DETSTREAM_CUDA_CHECK(cudaDeviceSynchronize());
+}
+
+// How many streams the captured graph spreads the branches over is a tactic of the whole network,
+// timed like the layers': on the H200 3 streams were best at batch 1 (0.314 against 0.322 ms with
+// 4) and 2 at batch 32 (2.17 against 2.19 ms), bench/cuda/logs/2026-12-02_s5streams.log. Each
+// candidate runs in a temporary context (its own arena) as the captured graph it would be.
+void CudaEngine::choose_stream_count() {
+  constexpr int kCandidates[] = {2, 3, 4};
+  if (env_is("DETSTREAM_CUDA_GRAPH", "0")) {  // without a graph the layers run on one stream anyway
+    schedule_ = schedule_streams(lowered_, 4);
+    return;
+  }
+  double best = 0.0;
+  StreamSchedule chosen;
+  for (int streams : kCandidates) {
+    schedule_ = schedule_streams(lowered_, streams);
+    CudaContext trial(*this);
+    const double ms = trial.time(3, 30).median_ms;
+    if (chosen.stream.empty() || ms < best) {
+      best = ms;
+      chosen = schedule_;
+    }
+  }
+  schedule_ = std::move(chosen);
 }
 
 std::unique_ptr<BackendContext> CudaEngine::create_context() const { return std::make_unique<CudaContext>(*this); }

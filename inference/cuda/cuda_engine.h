@@ -35,8 +35,8 @@ class CudaEngine final : public BackendEngine {
 
   const LoweredGraph& lowered() const { return lowered_; }
   const std::vector<std::unique_ptr<Layer>>& layers() const { return layers_; }
-  // How the captured graph spreads the layers over streams (DETSTREAM_CUDA_STREAMS, default 4;
-  // 1 = one stream).
+  // How the captured graph spreads the layers over streams: DETSTREAM_CUDA_STREAMS=n (1 = one
+  // stream), else 2, 3 or 4, whichever replayed fastest at build (choose_stream_count).
   const StreamSchedule& schedule() const { return schedule_; }
   std::size_t workspace_bytes() const { return workspace_bytes_; }
   std::size_t tile_counters() const { return tile_counters_; }
@@ -58,6 +58,8 @@ class CudaEngine final : public BackendEngine {
   std::size_t node_count_ = 0;
   int device_ = 0;
   std::string timing_cache_note_;
+
+  void choose_stream_count();
 };
 
 class CudaFrameDetector;
