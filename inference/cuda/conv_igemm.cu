@@ -54,14 +54,6 @@ struct DepthCursor {
   }
 };
 
-// Offset of output pixel m in a view with strides (sn, sh, sw): one multiply when the pixels are
-// evenly spaced (dense tensors and channel slices of them), else the divisions.
-__device__ __forceinline__ long long pixel_offset(int m, const ConvIgemmParams& p, long long sn, long long sh, long long sw) {
-  if (sh == p.out_w * sw && sn == p.out_h * sh) return m * sw;
-  const int ow = m % p.out_w, t = m / p.out_w, oh = t % p.out_h, n = t / p.out_h;
-  return n * sn + oh * sh + ow * sw;
-}
-
 // CTAs an SM should hold at once, which caps registers: the shallow and the small tiles are
 // memory- or latency-bound and want bytes in flight (6 CTAs: 80 registers, no spills); the 128x64
 // accumulators need their registers (capping them spilled 400 bytes).
@@ -238,7 +230,8 @@ __global__ void __launch_bounds__(kThreads, min_resident_ctas(BM, BN, BK)) conv_
   store_accumulators(acc, p, warp_m * WM, n0 + warp_n * WN, lane, [&](int row) {
     const int m = m0 + row;
     if (m >= m_total) return OutputPixel{false, 0, 0};
-    return OutputPixel{true, pixel_offset(m, p, p.y_sn, p.y_sh, p.y_sw), p.residual ? pixel_offset(m, p, p.r_sn, p.r_sh, p.r_sw) : 0};
+    return OutputPixel{true, pixel_offset(m, p.out_h, p.out_w, p.y_sn, p.y_sh, p.y_sw),
+                       p.residual ? pixel_offset(m, p.out_h, p.out_w, p.r_sn, p.r_sh, p.r_sw) : 0};
   });
 }
 

@@ -563,17 +563,14 @@ class ConvLayer final : public Layer {
         adopt({Implementation::kIgemm, t.tile, t.splits});
         return true;
       case Implementation::kHalo:
+      case Implementation::kPointwise: {
         if (!igemm_applies(step, shape)) return false;
         setup_igemm(step, shape);
-        if (!conv_halo_supported(igemm_, t.tile)) return false;
-        adopt({Implementation::kHalo, t.tile});
+        const Implementation kind = static_cast<Implementation>(t.implementation);
+        if (!(kind == Implementation::kHalo ? conv_halo_supported(igemm_, t.tile) : conv_pointwise_supported(igemm_, t.tile))) return false;
+        adopt({kind, t.tile});
         return true;
-      case Implementation::kPointwise:
-        if (!igemm_applies(step, shape)) return false;
-        setup_igemm(step, shape);
-        if (!conv_pointwise_supported(igemm_, t.tile)) return false;
-        adopt({Implementation::kPointwise, t.tile});
-        return true;
+      }
       case Implementation::kDirect:
         if (!direct_applies(step, shape)) return false;
         setup_direct(step, w);

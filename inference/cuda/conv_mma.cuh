@@ -55,6 +55,15 @@ __device__ __forceinline__ void mma_warp_tile(float (&acc)[kMF][kNF][4], const u
     for (int nf = 0; nf < kNF; ++nf) mma_16816(acc[mf][nf], a[mf], b[nf / 2][(nf % 2) * 2], b[nf / 2][(nf % 2) * 2 + 1]);
 }
 
+// Offset of pixel m (numbered over images, rows, columns of h x w maps) in a view with strides
+// (sn, sh, sw): one multiply when the pixels are evenly spaced (dense tensors and channel slices
+// of them), else the divisions.
+__device__ __forceinline__ long long pixel_offset(int m, int h, int w, long long sn, long long sh, long long sw) {
+  if (sh == w * sw && sn == h * sh) return m * sw;
+  const int x = m % w, t = m / w;
+  return (t / h) * sn + (t % h) * sh + x * sw;
+}
+
 // Where one output pixel (a GEMM row) goes: its offsets in y and in the residual (elements).
 struct OutputPixel {
   bool valid;

@@ -29,14 +29,6 @@ struct PointwiseConfig {
 };
 constexpr PointwiseConfig kPointwise[kConvPointwiseCount] = {{32, 16, 3, "pointwise n32"}, {64, 32, 3, "pointwise n64"}};
 
-// Offset of pixel m in a view with strides (sn, sh, sw) over maps of h x w pixels: one multiply
-// when the pixels are evenly spaced (dense tensors and channel slices of them).
-__device__ __forceinline__ long long pixel_at(int m, int h, int w, long long sn, long long sh, long long sw) {
-  if (sh == w * sw && sn == h * sh) return m * sw;
-  const int x = m % w, t = m / w;
-  return (t / h) * sn + (t % h) * sh + x * sw;
-}
-
 template <int BN, int WN, int STAGES>
 __global__ void __launch_bounds__(kThreads, 2) conv_pointwise_kernel(ConvIgemmParams p, int tiles) {
   static_assert((kTileM / kWarpM) * (BN / WN) * 32 == kThreads, "eight warps");
@@ -56,7 +48,7 @@ __global__ void __launch_bounds__(kThreads, 2) conv_pointwise_kernel(ConvIgemmPa
     for (int v = threadIdx.x; v < kTileM * vectors; v += kThreads) {
       const int row = v / vectors, part = v % vectors, m = m0 + row;
       const bool pred = m < pixels;
-      cp_async16(dst + row * ld + part * 8, pred ? x + pixel_at(m, p.h, p.w_in, p.x_sn, p.x_sh, p.x_sw) + part * 8 : x, pred);
+      cp_async16(dst + row * ld + part * 8, pred ? x + pixel_offset(m, p.h, p.w_in, p.x_sn, p.x_sh, p.x_sw) + part * 8 : x, pred);
     }
   };
   {  // constants: in flight while the producer finishes
@@ -98,7 +90,8 @@ __global__ void __launch_bounds__(kThreads, 2) conv_pointwise_kernel(ConvIgemmPa
     store_accumulators(acc, p, warp_m * kWarpM, n0 + warp_n * WN, lane, [&](int row) {
       const int m = m0 + row;
       if (m >= pixels) return OutputPixel{false, 0, 0};
-      return OutputPixel{true, pixel_at(m, p.out_h, p.out_w, p.y_sn, p.y_sh, p.y_sw), pixel_at(m, p.out_h, p.out_w, p.r_sn, p.r_sh, p.r_sw)};
+      return OutputPixel{true, pixel_offset(m, p.out_h, p.out_w, p.y_sn, p.y_sh, p.y_sw),
+                         pixel_offset(m, p.out_h, p.out_w, p.r_sn, p.r_sh, p.r_sw)};
     });
   }
   cp_async_wait<0>();

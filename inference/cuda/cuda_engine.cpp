@@ -432,8 +432,9 @@ std::string CudaContext::describe() const {
   std::size_t convs = 0, igemm = 0, split = 0, direct = 0, halo = 0, pointwise = 0, stem_pairs = 0, pool_chains = 0;
   for (const auto& layer : engine_.layers()) {
     const std::string tactic = layer->tactic();
-    stem_pairs += tactic.rfind("stem pair", 0) == 0 ? 1 : 0;
-    convs += layer->is_conv() ? 1 + (tactic.rfind("stem pair", 0) == 0 ? 1 : 0) : 0;
+    const bool stem_pair = tactic.rfind("stem pair", 0) == 0;  // two convolutions in one layer
+    stem_pairs += stem_pair ? 1 : 0;
+    convs += layer->is_conv() ? (stem_pair ? 2 : 1) : 0;
     igemm += tactic.rfind("igemm", 0) == 0 ? 1 : 0;
     split += tactic.find("splitk") != std::string::npos ? 1 : 0;
     direct += tactic.rfind("direct", 0) == 0 ? 1 : 0;

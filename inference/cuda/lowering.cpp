@@ -32,6 +32,13 @@ ElementwiseOp binary_op(const std::string& op) {
   return ElementwiseOp::kDiv;
 }
 
+// Whether integer attribute `name` of `node` is n copies of `value` (absent: `absent_ok`).
+bool ints_all(const Node& node, const char* name, std::int64_t value, std::size_t n, bool absent_ok) {
+  const std::vector<std::int64_t> v = node.attr_ints(name);
+  if (v.empty()) return absent_ok;
+  return v.size() == n && std::all_of(v.begin(), v.end(), [&](std::int64_t e) { return e == value; });
+}
+
 std::vector<std::int64_t> ints_input_or_attr(const Graph& g, const Node& node, std::size_t input, const char* attr) {
   if (node.has_input(input)) {
     const Value& v = g.value(node.inputs[input]);
@@ -261,11 +268,7 @@ class Lowerer {
     const std::vector<std::int64_t> k = node.attr_ints("kernel_shape");
     if (k.size() != 2 || k[0] != k[1] || k[0] % 2 == 0 || node.attr_string("auto_pad", "NOTSET") != "NOTSET") return false;
     const std::int64_t r = k[0] / 2;
-    const auto all = [](const std::vector<std::int64_t>& v, std::int64_t value, std::size_t n) {
-      return v.empty() || (v.size() == n && std::all_of(v.begin(), v.end(), [&](std::int64_t e) { return e == value; }));
-    };
-    return all(node.attr_ints("strides"), 1, 2) && all(node.attr_ints("dilations"), 1, 2) && !node.attr_ints("pads").empty() &&
-           all(node.attr_ints("pads"), r, 4);
+    return ints_all(node, "strides", 1, 2, true) && ints_all(node, "dilations", 1, 2, true) && ints_all(node, "pads", r, 4, false);
   }
 
   void mark_pool_chains() {
@@ -420,13 +423,8 @@ class Lowerer {
 
   // --- stem pair --------------------------------------------------------------------------
   static bool is_3x3_stride2_pad1(const Node& conv) {
-    const auto all = [&](const char* name, std::int64_t value, std::size_t n, bool absent_ok) {
-      const std::vector<std::int64_t> v = conv.attr_ints(name);
-      if (v.empty()) return absent_ok;
-      return v.size() == n && std::all_of(v.begin(), v.end(), [&](std::int64_t e) { return e == value; });
-    };
-    return all("kernel_shape", 3, 2, false) && all("strides", 2, 2, false) && all("pads", 1, 4, false) &&
-           all("dilations", 1, 2, true) && conv.attr_int("group", 1) == 1 && conv.attr_string("auto_pad", "NOTSET") == "NOTSET";
+    return ints_all(conv, "kernel_shape", 3, 2, false) && ints_all(conv, "strides", 2, 2, false) && ints_all(conv, "pads", 1, 4, false) &&
+           ints_all(conv, "dilations", 1, 2, true) && conv.attr_int("group", 1) == 1 && conv.attr_string("auto_pad", "NOTSET") == "NOTSET";
   }
   bool weights_are(const Node& conv, const Shape& shape) const {
     const Value& w = g_.value(conv.inputs[1]);
