@@ -152,11 +152,13 @@ int main(int argc, char** argv) {
         std::printf("  %8.4f ms  %-8s %-20s %s -> %s\n", l.ms, node ? node->op_type.c_str() : "copy", l.tactic.c_str(),
                     node ? node->name.c_str() : "", node ? to_string(plan.graph.value(node->outputs[0]).shape).c_str() : "");
       }
-      std::printf("LAYERS in execution order:\n");
+      std::printf("LAYERS in execution order: alone; done within a replay of the graph's layers up to it, and the rise:\n");
+      double before = 0.0;
       for (const cuda::LayerProfile& l : layers) {
         const Node* node = l.node >= 0 ? &plan.graph.nodes[static_cast<std::size_t>(l.node)] : nullptr;
-        std::printf("  %8.4f ms  %-8s %-20s %s\n", l.ms, node ? node->op_type.c_str() : "copy", l.tactic.c_str(),
-                    node ? node->name.c_str() : "");
+        std::printf("  %8.4f ms  %8.4f ms %+8.4f  %-8s %-20s %s\n", l.ms, l.prefix_ms, l.prefix_ms - before,
+                    node ? node->op_type.c_str() : "copy", l.tactic.c_str(), node ? node->name.c_str() : "");
+        before = l.prefix_ms;
       }
     }
   } catch (const std::exception& e) {

@@ -23,6 +23,7 @@ struct HaloConfig {
   int min_ctas;  // per SM, for the register cap (__launch_bounds__)
   bool stream;   // conv_halo_stream_kernel: C == BC (one chunk), weights kept, patches streamed
   const char* name;
+  int groups = 1;  // of the stream kernel: 2 for its ping-pong
 };
 // The variants that won the tactic timing on some yolov8n layer at batch 1 or 32 on an H200
 // (bench/cuda/logs/2026-12-02_s3pointwise_*); 8x8 patches, 3-stage 64-channel tiles and a 64-channel
@@ -44,6 +45,7 @@ constexpr HaloConfig kHalo[kConvHaloCount] = {
     // weights for one patch.
     {8, 16, 32, 32, 16, 1, 32, 3, 2, true, "halo8x16n32c32stream"}, {8, 16, 32, 32, 16, 1, 64, 2, 2, true, "halo8x16n32c64stream"},
     {8, 16, 64, 32, 32, 1, 64, 2, 1, true, "halo8x16n64c64stream"},
+    {8, 16, 64, 32, 32, 1, 64, 2, 1, true, "halo8x16n64c64stream pingpong", 2},
 };
 
 // One patch per CTA, its channel chunks pipelined over STAGES (window and weights per chunk).
@@ -89,46 +91,72 @@ __global__ void __launch_bounds__(Cta::kThreads, MIN_CTAS) conv_halo_kernel(Conv
   Cta::store(acc, p, patch, n0, lane);
 }
 
+// Named barriers (bar.sync / bar.arrive over `threads` threads; barrier 0 is __syncthreads').
+__device__ __forceinline__ void barrier_sync(int id, int threads) { asm volatile("bar.sync %0, %1;\n" ::"r"(id), "r"(threads) : "memory"); }
+__device__ __forceinline__ void barrier_arrive(int id, int threads) { asm volatile("bar.arrive %0, %1;\n" ::"r"(id), "r"(threads) : "memory"); }
+
 // Single-chunk layers (C == BC): the CTA loads its weights once and walks over patches
 // blockIdx.x, blockIdx.x + gridDim.x, ... (the grid is what the GPU holds at once), with
 // STAGES - 1 windows in flight while it multiplies one patch and stores its result. A residual
 // rides with its patch's window (ncu, model.2's bottleneck at batch 32: the epilogue's global
 // residual loads were the top stall, 53 us against 37 us for the same layer without one).
-template <typename Cta, int STAGES, int MIN_CTAS>
-__global__ void __launch_bounds__(Cta::kThreads, MIN_CTAS) conv_halo_stream_kernel(ConvIgemmParams p, int patches) {
+// GROUPS == 2 is a ping-pong: two groups of kThreads take the CTA's patches in turn, each with
+// its own windows, and hand the tensor cores to each other (named barriers 3 and 4), so that
+// one group's epilogue and window wait run under the other's multiply. One 135 KB CTA per SM
+// (the 64-channel weights) otherwise leaves the tensor pipe idle through every epilogue (ncu,
+// 80x80 head conv at batch 32: 36% busy, IPC 0.32). Its residual is read in the epilogue, which
+// the other group's multiply hides: staged, it would not fit beside the two groups' windows.
+template <typename Cta, int STAGES, int MIN_CTAS, int GROUPS>
+__global__ void __launch_bounds__(GROUPS * Cta::kThreads, MIN_CTAS) conv_halo_stream_kernel(ConvIgemmParams p, int patches) {
   using Tile = typename Cta::Tile;
+  static_assert(GROUPS == 1 || GROUPS == 2, "one group, or a ping-pong of two");
   extern __shared__ __align__(128) unsigned char shared_bytes[];
+  const int group = static_cast<int>(threadIdx.x / Cta::kThreads);
+  const unsigned tid = threadIdx.x % Cta::kThreads;
   half* weights = reinterpret_cast<half*>(shared_bytes);
-  half* windows = weights + Tile::kWeightHalves;            // STAGES of them
-  half* residuals = windows + STAGES * Tile::kPatchHalves;  // STAGES of them, when p.residual
-  const bool residual = p.residual != nullptr;
+  half* windows = weights + Tile::kWeightHalves + group * STAGES * Tile::kPatchHalves;           // STAGES of them
+  half* residuals = weights + Tile::kWeightHalves + GROUPS * STAGES * Tile::kPatchHalves;       // STAGES, when staged
+  const bool staged_residual = GROUPS == 1 && p.residual != nullptr;
   const int n0 = blockIdx.y * Cta::kBn;
-  const int mine = (patches - static_cast<int>(blockIdx.x) + static_cast<int>(gridDim.x) - 1) / static_cast<int>(gridDim.x);
-  auto patch = [&](int j) { return Cta::patch_of(static_cast<int>(blockIdx.x + j * gridDim.x), p); };
+  const int of_cta = (patches - static_cast<int>(blockIdx.x) + static_cast<int>(gridDim.x) - 1) / static_cast<int>(gridDim.x);
+  const int mine = (of_cta - group + GROUPS - 1) / GROUPS, theirs = (of_cta - (1 - group) + 1) / 2;  // theirs: GROUPS == 2
+  auto patch = [&](int j) { return Cta::patch_of(static_cast<int>(blockIdx.x + (j * GROUPS + group) * gridDim.x), p); };
   auto load_patch = [&](int stage, int j) {
     const TileOrigin origin = patch(j);
-    Cta::load_window(windows + stage * Tile::kPatchHalves, p, origin, 0);
-    if (residual) Cta::load_residual(residuals + stage * Cta::kResidualHalves, p, origin, n0);
+    Cta::load_window(windows + stage * Tile::kPatchHalves, p, origin, 0, tid);
+    if (staged_residual) Cta::load_residual(residuals + stage * Cta::kResidualHalves, p, origin, n0);
   };
-  Cta::load_weights(weights, p, n0, 0);  // constants: in flight while the producer finishes
+  Cta::template load_weights<GROUPS * Cta::kThreads>(weights, p, n0, 0);  // constants: in flight while the producer finishes
+  if constexpr (GROUPS > 1) cp_async_commit();
   wait_for_producers();
   release_dependents();
 #pragma unroll
   for (int s = 0; s < STAGES - 1; ++s) {
     if (s < mine) load_patch(s, s);
-    cp_async_commit();  // the weights ride in the first group
+    cp_async_commit();  // one group: the weights ride in the first
   }
-  const typename Cta::Lane lane;
+  if constexpr (GROUPS > 1) {
+    cp_async_wait<STAGES - 1>();  // the weights: every thread's copies, before either group multiplies
+    __syncthreads();
+  }
+  const typename Cta::Lane lane(tid);
   float acc[Cta::kMF][Cta::kNF][4];
   for (int j = 0; j < mine; ++j) {
     cp_async_wait<STAGES - 2>();
-    __syncthreads();  // also: every warp is done with the stage the next load overwrites
+    // Also: every warp of the group is done with the stage the next load overwrites.
+    if constexpr (GROUPS == 1) __syncthreads();
+    else barrier_sync(1 + group, Cta::kThreads);
     const int ahead = j + STAGES - 1;
     if (ahead < mine) load_patch(ahead % STAGES, ahead);
     cp_async_commit();
     zero_accumulators(acc);
+    // Patch j of group 1 follows patch j of group 0, which follows patch j - 1 of group 1.
+    if constexpr (GROUPS == 2)
+      if (j > 0 || group == 1) barrier_sync(3 + group, 2 * Cta::kThreads);
     Cta::multiply(acc, windows + (j % STAGES) * Tile::kPatchHalves, weights, lane);
-    if (residual) {
+    if constexpr (GROUPS == 2)
+      if (group == 0 ? j < theirs : j + 1 < theirs) barrier_arrive(4 - group, 2 * Cta::kThreads);
+    if (staged_residual) {
       Cta::store_staged(acc, p, patch(j), n0, lane, residuals + (j % STAGES) * Cta::kResidualHalves);
     } else {
       Cta::store(acc, p, patch(j), n0, lane);
@@ -147,17 +175,18 @@ void launch_variant(const ConvIgemmParams& p, cudaStream_t stream) {
   const long long patches = static_cast<long long>(p.n) * ((p.out_h + c.th - 1) / c.th) * ((p.out_w + c.tw - 1) / c.tw);
   const unsigned channel_tiles = static_cast<unsigned>((p.k + c.bn - 1) / c.bn);
   if constexpr (c.stream) {
-    constexpr std::size_t kShared = (Tile::kWeightHalves + c.stages * Tile::kPatchHalves) * sizeof(half);
-    constexpr std::size_t kWithResidual = kShared + c.stages * Cta::kResidualHalves * sizeof(half);
-    auto* kernel = conv_halo_stream_kernel<Cta, c.stages, c.min_ctas>;
+    constexpr int kThreads = c.groups * Cta::kThreads;
+    constexpr std::size_t kShared = (Tile::kWeightHalves + c.groups * c.stages * Tile::kPatchHalves) * sizeof(half);
+    constexpr std::size_t kWithResidual = kShared + (c.groups == 1 ? c.stages * Cta::kResidualHalves * sizeof(half) : 0);
+    auto* kernel = conv_halo_stream_kernel<Cta, c.stages, c.min_ctas, c.groups>;
     static const bool opted_in = allow_shared(kernel, kWithResidual);
-    static const int resident = resident_ctas(kernel, Cta::kThreads, kShared);
-    static const int resident_with_residual = resident_ctas(kernel, Cta::kThreads, kWithResidual);
+    static const int resident = resident_ctas(kernel, kThreads, kShared);
+    static const int resident_with_residual = resident_ctas(kernel, kThreads, kWithResidual);
     (void)opted_in;
     const bool residual = p.residual != nullptr;
     const long long per_channel_tile = std::max<long long>(1, (residual ? resident_with_residual : resident) / channel_tiles);
     const dim3 grid(static_cast<unsigned>(std::min(patches, per_channel_tile)), channel_tiles);
-    launch_dependent(kernel, grid, Cta::kThreads, residual ? kWithResidual : kShared, stream, p, static_cast<int>(patches));
+    launch_dependent(kernel, grid, kThreads, residual ? kWithResidual : kShared, stream, p, static_cast<int>(patches));
   } else {
     constexpr std::size_t kStageBytes = static_cast<std::size_t>(Tile::kStageHalves) * sizeof(half);
     auto* kernel = conv_halo_kernel<Cta, c.stages, c.min_ctas>;

@@ -43,14 +43,15 @@ struct HaloCta {
   // Patch `tile` of the output.
   __device__ static TileOrigin patch_of(int tile, const ConvIgemmParams& p) { return tile_origin(tile, p.out_h, p.out_w, TH, TW); }
 
-  // Warp and lane coordinates, and the lane's ldmatrix rows: A rows are output pixels of the
-  // tile, at their (0, 0) tap in the patch; B rows are output channels 8 * (lane / 16) + lane % 8,
-  // columns 8 * ((lane / 8) % 2).
+  // Warp and lane coordinates of thread `tid` of the CTA (or of its group of kThreads, in a CTA of
+  // several), and the lane's ldmatrix rows: A rows are output pixels of the tile, at their (0, 0)
+  // tap in the patch; B rows are output channels 8 * (lane / 16) + lane % 8, columns
+  // 8 * ((lane / 8) % 2).
   struct Lane {
     int warp_m, warp_n, lane, a_slot[kMF], a_col, b_row, b_col;
-    __device__ Lane() {
-      const int warp = threadIdx.x / 32;
-      lane = threadIdx.x % 32;
+    __device__ explicit Lane(unsigned tid = threadIdx.x) {
+      const int warp = static_cast<int>(tid / 32);
+      lane = static_cast<int>(tid % 32);
       warp_m = warp / (BN / WN);
       warp_n = warp % (BN / WN);
 #pragma unroll
@@ -64,13 +65,15 @@ struct HaloCta {
     }
   };
 
-  // The patch's input window, channels c0..c0+BC, zero-filled outside the image.
-  __device__ static void load_window(half* dst, const ConvIgemmParams& p, const TileOrigin& patch, int c0) {
+  // The patch's input window, channels c0..c0+BC, zero-filled outside the image; copied by
+  // kCopiers threads, this one being number `tid` (the CTA's threads by default).
+  template <int kCopiers = kThreads>
+  __device__ static void load_window(half* dst, const ConvIgemmParams& p, const TileOrigin& patch, int c0, unsigned tid = threadIdx.x) {
     const half* x = static_cast<const half*>(p.x);
     const half* x_image = x + patch.image * p.x_sn;
     const int ih0 = patch.y0 * S - p.pad_h, iw0 = patch.x0 * S - p.pad_w;
 #pragma unroll
-    for (int v = threadIdx.x; v < Tile::kPatchH * Tile::kPatchW * kVectors; v += kThreads) {
+    for (int v = static_cast<int>(tid); v < Tile::kPatchH * Tile::kPatchW * kVectors; v += kCopiers) {
       const int pixel = v / kVectors, part = v % kVectors;
       const int py = pixel / Tile::kPatchW, px = pixel % Tile::kPatchW;
       const int ih = ih0 + py, iw = iw0 + px;
@@ -80,12 +83,14 @@ struct HaloCta {
     }
   }
 
-  // Weights of output channels n0..n0+BN and input channels c0..c0+BC, all nine taps.
-  __device__ static void load_weights(half* dst, const ConvIgemmParams& p, int n0, int c0) {
+  // Weights of output channels n0..n0+BN and input channels c0..c0+BC, all nine taps; copied as
+  // load_window's.
+  template <int kCopiers = kThreads>
+  __device__ static void load_weights(half* dst, const ConvIgemmParams& p, int n0, int c0, unsigned tid = threadIdx.x) {
     const half* w = static_cast<const half*>(p.w);
     const int kgemm = 9 * p.c;
 #pragma unroll
-    for (int v = threadIdx.x; v < 9 * BN * kVectors; v += kThreads) {
+    for (int v = static_cast<int>(tid); v < 9 * BN * kVectors; v += kCopiers) {
       const int row = v / kVectors, part = v % kVectors;  // row = tap * BN + output channel
       const int tap = row / BN, k = n0 + row % BN;
       const bool pred = k < p.k;

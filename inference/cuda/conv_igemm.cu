@@ -7,12 +7,16 @@
 // utilisation, 12% DRAM with the previous WMMA version), so the depth walk carries each thread's
 // (r, s, c) forward instead of dividing per tile, and the epilogue works on the accumulator
 // registers directly (no shared-memory round trip). With split-K, blockIdx.z picks a slice of the
-// depth and the last CTA of a tile sums every slice's fp32 partial in slice order (serial split-K,
-// one launch, deterministic). The epilogue adds the bias, applies the activation, adds the
-// residual and stores channel pairs, at any pixel stride.
+// depth; up to 8 slices are one thread-block cluster that sums its fp32 partials through
+// distributed shared memory, deeper splits leave them in global memory for the tile's last CTA
+// (one launch either way, slices summed in slice order: deterministic). The epilogue adds the
+// bias, applies the activation, adds the residual and stores channel pairs, at any pixel stride.
 #include <algorithm>
 #include <array>
+#include <string>
 #include <utility>
+
+#include <cooperative_groups.h>
 
 #include "inference/cuda/cuda_check.h"
 #include "inference/cuda/conv_mma.cuh"
@@ -199,9 +203,47 @@ __global__ void __launch_bounds__(kThreads, min_resident_ctas(BM, BN, BK)) conv_
           visit(&acc[mf][nf][2 * h], warp_m * WM + mf * 16 + lane / 4 + h * 8, warp_n * WN + nf * 8 + (lane % 4) * 2);
         }
   };
-  const int tile = blockIdx.y * gridDim.x + blockIdx.x;
-  if (p.splits > 1) {
+  auto pixel_at = [&](int row) {
+    const int m = m0 + row;
+    if (m >= m_total) return OutputPixel{false, 0, 0};
+    return OutputPixel{true, pixel_offset(m, p.out_h, p.out_w, p.y_sn, p.y_sh, p.y_sw),
+                       p.residual ? pixel_offset(m, p.out_h, p.out_w, p.r_sn, p.r_sh, p.r_sw) : 0};
+  };
+  const bool clustered = p.splits > 1 && p.cluster_reduce;
+  bool storing = true;
+  if (clustered) {
+#if defined(__CUDA_ARCH__) && __CUDA_ARCH__ >= 900
+    // The tile's slices are one cluster's CTAs: each leaves its partial in its own shared memory
+    // and warp w's fragments are summed, from every slice in slice order, by the CTA of rank
+    // w % splits, which stores them. No global scratch, counters or fences: at batch 1 the
+    // global round trips were most of a split 20x20 layer's time.
+    namespace cg = cooperative_groups;
+    const cg::cluster_group cluster = cg::this_cluster();
+    constexpr int kLd = BN + 8;  // floats: a half-warp's float2 rows land in distinct banks
+    float* mine = reinterpret_cast<float*>(shared_bytes);
+    __syncthreads();  // every warp is done reading the last stage this overwrites
+    for_each_pair([&](float* pair, int row, int col) {
+      *reinterpret_cast<float2*>(mine + row * kLd + col) = make_float2(pair[0], pair[1]);
+    });
+    cluster.sync();
+    storing = warp % p.splits == static_cast<int>(cluster.block_rank());
+    if (storing) {
+      for_each_pair([&](float* pair, int row, int col) {
+        float2 sum = make_float2(0.0f, 0.0f);
+        for (int z = 0; z < p.splits; ++z) {
+          const float2 part = *reinterpret_cast<const float2*>(cluster.map_shared_rank(mine, z) + row * kLd + col);
+          sum.x += part.x, sum.y += part.y;
+        }
+        pair[0] = sum.x, pair[1] = sum.y;
+      });
+    }
+    // Arrive once this CTA is done reading its peers; wait (below) before exiting, while they
+    // may still read this one's partial.
+    asm volatile("barrier.cluster.arrive.release.aligned;\n" ::: "memory");
+#endif
+  } else if (p.splits > 1) {
     // Publish this slice's partial; the last CTA of the tile to arrive finishes it.
+    const int tile = blockIdx.y * gridDim.x + blockIdx.x;
     const float* tile_partials = p.partials + static_cast<long long>(tile) * p.splits * (BM * BN);
     float* mine = p.partials + (static_cast<long long>(tile) * p.splits + blockIdx.z) * (BM * BN);
     for_each_pair([&](float* pair, int row, int col) {
@@ -227,14 +269,11 @@ __global__ void __launch_bounds__(kThreads, min_resident_ctas(BM, BN, BK)) conv_
     });
   }
 
-  store_accumulators(acc, p, warp_m * WM, n0 + warp_n * WN, lane, [&](int row) {
-    const int m = m0 + row;
-    if (m >= m_total) return OutputPixel{false, 0, 0};
-    return OutputPixel{true, pixel_offset(m, p.out_h, p.out_w, p.y_sn, p.y_sh, p.y_sw),
-                       p.residual ? pixel_offset(m, p.out_h, p.out_w, p.r_sn, p.r_sh, p.r_sw) : 0};
-  });
+  if (storing) store_accumulators(acc, p, warp_m * WM, n0 + warp_n * WN, lane, pixel_at);
+#if defined(__CUDA_ARCH__) && __CUDA_ARCH__ >= 900
+  if (clustered) asm volatile("barrier.cluster.wait.acquire.aligned;\n" ::: "memory");
+#endif
 }
-
 // One row per ConvTile: the CTA tile, the warp tile, the depth of a k-tile and the pipeline.
 struct TileConfig {
   int m, n, warp_m, warp_n, bk, stages;
@@ -250,16 +289,22 @@ constexpr TileConfig kTiles[kConvTileCount] = {
 
 int depth_tiles(const ConvIgemmParams& p, int tile) { return (p.r * p.s * p.c + kTiles[tile].bk - 1) / kTiles[tile].bk; }
 
+// Whether a launch's split-K slices sum in their cluster (kernels.h).
+bool reduces_in_cluster(const ConvIgemmParams& p, int splits) { return splits > 1 && p.cluster_reduce && splits <= kMaxClusterSplits; }
+
 template <int BM, int BN, int WM, int WN, int BK, int STAGES>
 void launch(const ConvIgemmParams& p, cudaStream_t stream) {
   constexpr std::size_t kStageBytes = static_cast<std::size_t>(BM + BN) * BK * sizeof(half);
-  static const bool opted_in = allow_shared(conv_igemm_kernel<BM, BN, WM, WN, BK, STAGES>, STAGES * kStageBytes);
+  constexpr std::size_t kPartialBytes = static_cast<std::size_t>(BM) * (BN + 8) * sizeof(float);  // the cluster's
+  static const bool opted_in = allow_shared(conv_igemm_kernel<BM, BN, WM, WN, BK, STAGES>, std::max(STAGES * kStageBytes, kPartialBytes));
   (void)opted_in;
   const long long m = static_cast<long long>(p.n) * p.out_h * p.out_w;
   const dim3 grid(static_cast<unsigned>((m + BM - 1) / BM), static_cast<unsigned>((p.k + BN - 1) / BN),
                   static_cast<unsigned>(p.splits));
-  const std::size_t shared = std::min(STAGES, p.k_tiles_per_split) * kStageBytes;
-  launch_dependent(conv_igemm_kernel<BM, BN, WM, WN, BK, STAGES>, grid, kThreads, shared, stream, p);
+  std::size_t shared = std::min(STAGES, p.k_tiles_per_split) * kStageBytes;
+  if (p.cluster_reduce) shared = std::max(shared, kPartialBytes);
+  const dim3 cluster(1, 1, p.cluster_reduce ? static_cast<unsigned>(p.splits) : 1u);
+  launch_dependent_in_clusters(conv_igemm_kernel<BM, BN, WM, WN, BK, STAGES>, grid, cluster, kThreads, shared, stream, p);
 }
 
 // Tile T's launcher, its template arguments read from kTiles: the table is the only place a
@@ -294,7 +339,7 @@ long long conv_igemm_output_tiles(const ConvIgemmParams& params, int tile) {
 
 std::size_t conv_igemm_partials_bytes(const ConvIgemmParams& params, int tile, int splits) {
   const int effective = conv_igemm_effective_splits(params, tile, splits);
-  if (effective <= 1) return 0;
+  if (effective <= 1 || reduces_in_cluster(params, effective)) return 0;
   const TileConfig& t = kTiles[tile];
   return static_cast<std::size_t>(conv_igemm_output_tiles(params, tile)) * effective * t.m * t.n * sizeof(float);
 }
@@ -304,6 +349,9 @@ void launch_conv_igemm(const ConvIgemmParams& params, int tile, int splits, cuda
   p.splits = conv_igemm_effective_splits(params, tile, splits);
   const int k_tiles = depth_tiles(params, tile);
   p.k_tiles_per_split = (k_tiles + p.splits - 1) / p.splits;
+  p.cluster_reduce = reduces_in_cluster(p, p.splits);
+  if (p.splits > 1 && !p.cluster_reduce && (p.partials == nullptr || p.tile_counters == nullptr))
+    throw CudaError("conv_igemm: " + std::to_string(p.splits) + "-way split-K over global memory needs partials and tile counters");
   kLaunchers[tile >= 0 && tile < kConvTileCount ? tile : kTile32x32](p, stream);
 }
 

@@ -122,6 +122,16 @@ int forced_split_k() {
   return v ? std::max(0, std::atoi(v)) : 0;
 }
 
+// DETSTREAM_CUDA_SPLIT_K_REDUCE=global sums every split-K's partials through global memory (the
+// reduction before clusters: A/B runs and tests); unset or "cluster": in the cluster's shared
+// memory wherever the split count allows (kernels.h).
+bool split_k_reduces_in_cluster() {
+  const char* v = std::getenv("DETSTREAM_CUDA_SPLIT_K_REDUCE");
+  if (!v || !*v || std::string(v) == "cluster") return true;
+  if (std::string(v) == "global") return false;
+  throw Error(std::string("DETSTREAM_CUDA_SPLIT_K_REDUCE=") + v + " is not a split-K reduction (cluster, global)");
+}
+
 // The variant an environment variable names (`what` lists the valid names in the error), -1 when
 // unset: DETSTREAM_CUDA_TILE=128x64x64 (a conv_tile_name), DETSTREAM_CUDA_HALO=halo16x16n64 (a
 // conv_halo_name), DETSTREAM_CUDA_POINTWISE="pointwise n32" (a conv_pointwise_name) and
@@ -202,10 +212,17 @@ class ConvLayer final : public Layer {
     return implementation_ == Implementation::kIgemm ? conv_igemm_partials_bytes(igemm_, tile_, splits_) : 0;
   }
   std::size_t tile_counters() const override {
-    if (implementation_ != Implementation::kIgemm || conv_igemm_effective_splits(igemm_, tile_, splits_) <= 1) return 0;
+    if (implementation_ != Implementation::kIgemm || conv_igemm_partials_bytes(igemm_, tile_, splits_) == 0) return 0;
     return static_cast<std::size_t>(conv_igemm_output_tiles(igemm_, tile_));
   }
   bool is_conv() const override { return true; }
+  int tactic_count() const override { return static_cast<int>(std::max<std::size_t>(ranked_.size(), 1)); }
+  void select_tactic(int index) override {
+    if (index >= 0 && static_cast<std::size_t>(index) < ranked_.size()) adopt(ranked_[static_cast<std::size_t>(index)]);
+  }
+  void record_tactic(TimingCache& cache) const override {
+    if (!signature_.empty()) cache.insert(signature_, cached_tactic());
+  }
   std::string tactic() const override {
     switch (implementation_) {
       case Implementation::kIgemm: {
@@ -341,6 +358,7 @@ class ConvLayer final : public Layer {
       p.has_residual = true;
       p.residual_vectors = vector_aligned(r);
     }
+    p.cluster_reduce = split_k_reduces_in_cluster();
   }
 
   void setup_direct(const Step& step, const Tensor& w) {
@@ -455,12 +473,12 @@ class ConvLayer final : public Layer {
     upload_weights(w);
     const bool cached = build.timing_cache && forced.empty() && forced_split_k() == 0 && forced_tile() < 0 && forced_halo() < 0 &&
                       forced_pointwise() < 0 && forced_direct() < 0;
-    const std::string signature = cached ? tactic_signature(step, shape, build) : std::string();
+    signature_ = cached ? tactic_signature(step, shape, build) : std::string();
     if (cached) {
-      if (const std::optional<CachedTactic> hit = build.timing_cache->find(signature); hit && adopt_cached(*hit, step, w, build)) return;
+      if (const std::optional<CachedTactic> hit = build.timing_cache->find(signature_); hit && adopt_cached(*hit, step, w, build)) return;
     }
     choose_tactic_by_timing(step, w, build, forced);
-    if (cached) build.timing_cache->insert(signature, cached_tactic());
+    if (cached) build.timing_cache->insert(signature_, cached_tactic());
   }
 
   void choose_tactic_by_timing(const Step& step, const Tensor& w, const ConvBuild& build, const std::string& forced) {
@@ -488,6 +506,7 @@ class ConvLayer final : public Layer {
     if (candidates.empty()) {
       throw CudaError(cudnn_failure_.empty() ? where_ + ": no convolution implementation for these layouts" : cudnn_failure_);
     }
+    ranked_.clear();
     if (candidates.size() == 1) return adopt(candidates[0]);
     // Time every candidate on scratch tensors shaped like the real ones (non-zero data).
     std::size_t scratch = 0, counters = 0;
@@ -502,20 +521,33 @@ class ConvLayer final : public Layer {
     DETSTREAM_CUDA_CHECK(cudaMemset(xs.get(), 0x3C, xs.size()));
     if (rs.size()) DETSTREAM_CUDA_CHECK(cudaMemset(rs.get(), 0x3C, rs.size()));
     if (cs.size()) DETSTREAM_CUDA_CHECK(cudaMemset(cs.get(), 0, cs.size()));
-    float best = 1e30f;
-    Candidate chosen = candidates[0];
+    std::vector<std::pair<float, Candidate>> timed;
     for (const Candidate& c : candidates) {
       adopt(c);
       const float ms = time_ms(build.stream, [&] {
         run(build.stream, build.handle, xs.get(), rs.get(), ys.get(), ws.get(), static_cast<unsigned*>(cs.get()));
       });
-      if (ms < best) {
-        best = ms;
-        chosen = c;
-      }
+      timed.push_back({ms, c});
     }
-    adopt(chosen);
+    std::stable_sort(timed.begin(), timed.end(), [](const auto& a, const auto& b) { return a.first < b.first; });
+    adopt(timed[0].second);
+    keep_runners_up(timed);
   }
+
+  // The runners-up the engine may try within the graph: within kRunnerUpSlack of the best time
+  // alone, and only kernels of our own that need no scratch (the graph's scratch is sized by then).
+  void keep_runners_up(const std::vector<std::pair<float, Candidate>>& timed) {
+    constexpr float kRunnerUpSlack = 1.3f;
+    constexpr std::size_t kMaxTactics = 4;
+    ranked_.assign(1, timed[0].second);
+    for (std::size_t i = 1; i < timed.size() && ranked_.size() < kMaxTactics; ++i) {
+      if (timed[i].first > kRunnerUpSlack * timed[0].first) break;
+      adopt(timed[i].second);
+      if (implementation_ != Implementation::kCudnn && workspace_bytes() == 0 && tile_counters() == 0) ranked_.push_back(timed[i].second);
+    }
+    adopt(ranked_[0]);
+  }
+
 
   // Everything a candidate's speed depends on; the device and library versions are the cache's.
   std::string tactic_signature(const Step& step, const Shape& w, const ConvBuild& build) const {
@@ -526,7 +558,8 @@ class ConvLayer final : public Layer {
       for (std::size_t d = 0; d < ref.strides.size(); ++d) text << (d ? "," : "/") << ref.strides[d];
       text << ']';
     };
-    text << "conv" << (nhwc_ ? " nhwc" : " nchw") << " igemm-mma+halo2+pointwise";  // kernel generation: older timings do not apply
+    text << "conv" << (nhwc_ ? " nhwc" : " nchw") << " igemm-mma+halo2+pointwise+graph";  // kernel generation: older timings do not apply
+    text << (split_k_reduces_in_cluster() ? " splitk-cluster" : " splitk-global");
     view("x", step.inputs[0]);
     view("y", step.output);
     if (has_residual_) view("r", step.inputs[1]);
@@ -600,6 +633,8 @@ class ConvLayer final : public Layer {
 
   std::string where_;
   std::string cudnn_failure_;
+  std::string signature_;          // in the timing cache; empty when the build uses none
+  std::vector<Candidate> ranked_;  // the tactic timing chose, then its runners-up
   bool nhwc_ = true, half_ = true, has_bias_ = false, has_residual_ = false;
   int group_ = 1;
   ops::WindowGeometry geometry_;

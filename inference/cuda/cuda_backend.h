@@ -50,7 +50,11 @@ void enqueue(BackendContext& context, void* stream);
 struct LayerProfile {
   int node = -1;
   std::string tactic;
-  double ms = 0.0;
+  double ms = 0.0;  // run alone: the mean of `repeats` launches of the layer, replayed as a CUDA graph
+  // The replay of the graph's layers up to this one (its prefix in execution order, on the
+  // schedule's streams): when the layer is done within a replay. Its rise over the previous
+  // layer's is what the layer adds to the critical path, gaps between kernels included.
+  double prefix_ms = 0.0;
 };
 std::vector<LayerProfile> profile_layers(BackendContext& context, int repeats);
 

@@ -60,6 +60,7 @@ class CudaEngine final : public BackendEngine {
   std::string timing_cache_note_;
 
   void choose_stream_count();
+  void choose_tactics_in_graph(TimingCache* cache);
 };
 
 class CudaFrameDetector;
@@ -83,6 +84,9 @@ class CudaContext final : public BackendContext {
   void enqueue_on(cudaStream_t caller);
   std::vector<LayerProfile> profile_layers(int repeats);
   std::string describe() const;
+  // The replay of the graph's first `layers` layers (on the schedule's streams): ms, the median
+  // of `replays` after one that warms.
+  double time_graph_prefix(std::size_t layers, int replays);
 
  private:
   void initialise();
@@ -91,7 +95,9 @@ class CudaContext final : public BackendContext {
   void copy_outputs_to_host();
   void run_layers();  // graph replay, or plain launches (with events when profiling)
   void enqueue_layers(bool with_events);
-  void enqueue_branches();  // the layers over the schedule's streams, forked from and joined to stream_
+  // The first `layers` layers (all by default) over the schedule's streams, forked from and
+  // joined to stream_.
+  void enqueue_branches(std::size_t layers = static_cast<std::size_t>(-1));
   void capture_graph();
   LaunchArgs launch_args(std::size_t stream = 0) const;
   friend class CudaFrameDetector;  // letterboxes into the input staging, runs the layers, filters the output

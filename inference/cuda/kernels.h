@@ -92,10 +92,12 @@ namespace detstream::inference::cuda {
 // Needs C a multiple of 8 with the input's offset and pixel strides multiples of 8 elements
 // (16-byte vectors), and K even with the output's (and residual's) offset and pixel strides even
 // (channel pairs are stored as half2).
-// Split-K: with splits > 1, `splits` CTAs share one output tile, each over a slice of the depth;
-// each writes its fp32 partial to `partials`, and the last to arrive (counted in
-// `tile_counters`, which must be zero before the launch and are zero again after it) sums them
-// and runs the epilogue. Small layers then fill the GPU instead of running 20-30 CTAs.
+// Split-K: with splits > 1, `splits` CTAs share one output tile, each over a slice of the depth.
+// Small layers then fill the GPU instead of running 20-30 CTAs. With cluster_reduce and at most
+// kMaxClusterSplits slices, the slices are one thread-block cluster and sum their fp32 partials
+// through distributed shared memory; otherwise each writes its partial to `partials`, and the last
+// to arrive (counted in `tile_counters`, which must be zero before the launch and are zero again
+// after it) sums them and runs the epilogue. Either way slices are summed in slice order.
 struct ConvIgemmParams {
   const void* x = nullptr;
   const void* w = nullptr;
@@ -112,6 +114,7 @@ struct ConvIgemmParams {
   int activation = kActNone;
   int splits = 1;              // set by launch_conv_igemm from the requested split count
   int k_tiles_per_split = 0;
+  bool cluster_reduce = true;  // split-K sums in the cluster where the split count allows
   float* partials = nullptr;   // conv_igemm_partials_bytes() of scratch, when splits > 1
   unsigned* tile_counters = nullptr;  // conv_igemm_output_tiles() counters, when splits > 1
   // Known at build time, before the residual's address: whether there will be one, and whether
@@ -125,6 +128,7 @@ enum ConvTile : int {
   kTile128x64Deep, kTile64x64Deep, kTile128x32Deep, kTile64x32Deep, kTile64x16Deep, kTile32x32Deep, kConvTileCount
 };
 const char* conv_tile_name(int tile);
+constexpr int kMaxClusterSplits = 8;  // the portable cluster size
 // The split count that actually runs when `requested` are asked for (each slice gets whole
 // k-tiles of the tile's depth, so some requests collapse onto smaller counts).
 int conv_igemm_effective_splits(const ConvIgemmParams& params, int tile, int requested);
@@ -136,12 +140,14 @@ void launch_conv_igemm(const ConvIgemmParams& params, int tile, int splits, cuda
 // of 16, otherwise the implicit GEMM's operands and epilogue (same ConvIgemmParams; no split-K).
 // Each CTA stages its output patch's input window once per channel chunk instead of gathering
 // every tap from global memory.
-// The "stream" variants are for single-chunk layers (C = 16): each CTA keeps its weights and
-// walks over several patches, prefetching the next patch's window while it multiplies this one.
+// The "stream" variants are for single-chunk layers (C = 16, 32 or 64): each CTA keeps its
+// weights and walks over several patches, prefetching the next patch's window while it
+// multiplies this one; the ping-pong splits the CTA in two groups that take turns on the tensor
+// cores, one multiplying while the other stores.
 enum ConvHaloVariant : int {
   kHalo8x16n16 = 0, kHalo8x16n32, kHalo8x16n32TwoStage, kHalo8x16n64EightWarps, kHalo16x16n64, kHalo8x16n32s2,
   kHalo8x16n16Stream, kHalo8x16n32s2Stream, kHalo8x16n32c32Stream, kHalo8x16n32c64Stream, kHalo8x16n64c64Stream,
-  kConvHaloCount
+  kHalo8x16n64c64StreamPingPong, kConvHaloCount
 };
 const char* conv_halo_name(int variant);
 bool conv_halo_supported(const ConvIgemmParams& params, int variant);

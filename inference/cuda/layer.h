@@ -43,6 +43,13 @@ class Layer {
   virtual std::size_t tile_counters() const { return 0; }  // split-K counters the layer needs
   virtual bool is_conv() const { return false; }
   virtual std::string tactic() const { return ""; }  // the implementation chosen at build time
+  // The tactics the layer can switch between, 0 being the one its own timing chose and the others
+  // the runners-up: the engine times them again within the graph and keeps the fastest
+  // (CudaEngine::choose_tactics_in_graph). Only while the engine is being built.
+  virtual int tactic_count() const { return 1; }
+  virtual void select_tactic(int index) { (void)index; }
+  // Records the tactic in use in `cache`, for layers that time theirs.
+  virtual void record_tactic(TimingCache& cache) const { (void)cache; }
   int node() const { return node_; }  // graph node, -1 for copies the lowering added
 
  private:

@@ -33,14 +33,7 @@ Tensor cpu_expected(const Graph& g, const std::vector<Tensor>& inputs) {
   return testing::LoweredInterpreter(g, program).run(inputs)[0];
 }
 
-class ScopedEnv {
- public:
-  ScopedEnv(const char* name, const char* value) : name_(name) { setenv(name, value, 1); }
-  ~ScopedEnv() { unsetenv(name_); }
-
- private:
-  const char* name_;
-};
+using testing::ScopedEnv;
 
 // Runs a one-input graph in fp16 on the cuda backend into `got` (shaped like the output) and, when
 // given, a second time into `again`; the context's description must contain `kernel` (e.g.
@@ -83,13 +76,14 @@ TEST(CudaGpu, MiniYoloMatchesTheCpuInFp32AndFp16UnderEveryLoweringOption) {
 // The implicit-GEMM kernel on geometries yolov8n does not have: dilation, padding 0 and 2,
 // stride 3, a 5x5 kernel, 7 x 5 and 1 x 1 images, several output tiles, ReLU and sigmoid, K = 2
 // and 6; with every tile (DETSTREAM_CUDA_TILE: any of them can win the timing on some layer), each
-// with the split chosen by timing and with the depth split 3 and 16 ways (serial split-K).
+// with the split chosen by timing and with the depth split 3 and 8 ways (summed in the cluster)
+// and 16 ways (through global memory).
 TEST(CudaGpu, ImplicitGemmConvolutionMatchesTheReferenceOnOddGeometries) {
   DETSTREAM_REQUIRE_CUDA_DEVICE();
   const ScopedEnv env("DETSTREAM_CUDA_CONV", "igemm");
   for (int tile = 0; tile < cuda::kConvTileCount; ++tile) {
   const ScopedEnv tile_env("DETSTREAM_CUDA_TILE", cuda::conv_tile_name(tile));
-  for (const char* split : {"0", "3", "16"}) {
+  for (const char* split : {"0", "3", "8", "16"}) {
   const ScopedEnv split_env("DETSTREAM_CUDA_SPLIT_K", split);
   struct Case {
     std::int64_t n, c, h, w, k, kernel, stride, pad, dilation;
@@ -122,6 +116,38 @@ TEST(CudaGpu, ImplicitGemmConvolutionMatchesTheReferenceOnOddGeometries) {
     EXPECT_EQ(std::memcmp(again.data<float>(), got.data<float>(), static_cast<std::size_t>(got.count()) * sizeof(float)), 0);
   }
   }
+  }
+}
+
+// Split-K summed in the cluster's shared memory and through global memory (the default and
+// DETSTREAM_CUDA_SPLIT_K_REDUCE=global) adds the same partials in the same order: bit for bit the
+// same output, for 2 to 8 slices (the cluster's limit) on a 20x20 layer with a residual; the
+// CTAs of a cluster share the epilogue out among their warps.
+TEST(CudaGpu, SplitKSumsInTheClusterAsInGlobalMemory) {
+  DETSTREAM_REQUIRE_CUDA_DEVICE();
+  const ScopedEnv env("DETSTREAM_CUDA_CONV", "igemm");
+  const ScopedEnv tile_env("DETSTREAM_CUDA_TILE", "32x32x64");
+  testing::TestGraph t;
+  const Shape shape{1, 256, 20, 20};  // depth 2304: 36 k-tiles of 64, whole slices for 2, 3, 4 and 8
+  const int x = t.input("x", shape);
+  Attributes a{{"kernel_shape", Attribute::of_ints({3, 3})}, {"pads", Attribute::of_ints({1, 1, 1, 1})},
+               {"activation", Attribute::of_string("silu")}};
+  const int conv = t.op("Conv", {x, t.random("w", {256, 256, 3, 3}, 0.05f), t.random("b", {256})}, shape, a);
+  t.output(t.op("Add", {conv, x}, shape));
+  const std::vector<Tensor> inputs{testing::random_tensor(shape, 9)};
+  const auto expected = testing::run_reference(t.graph, inputs);
+  ASSERT_TRUE(expected.has_value());
+  for (const char* split : {"2", "3", "4", "8"}) {
+    const ScopedEnv split_env("DETSTREAM_CUDA_SPLIT_K", split);
+    Tensor cluster(DataType::kFloat32, shape), global(DataType::kFloat32, shape);
+    ASSERT_NO_FATAL_FAILURE(run_fp16(t.graph, inputs[0], "1 implicit-GEMM kernel (1 split-K)", split, cluster));
+    {
+      const ScopedEnv reduce_env("DETSTREAM_CUDA_SPLIT_K_REDUCE", "global");
+      ASSERT_NO_FATAL_FAILURE(run_fp16(t.graph, inputs[0], "1 implicit-GEMM kernel (1 split-K)", split, global));
+    }
+    EXPECT_LT(rel_l2(cluster, (*expected)[0]), 2e-3) << split;
+    EXPECT_EQ(std::memcmp(cluster.data<float>(), global.data<float>(), static_cast<std::size_t>(cluster.count()) * sizeof(float)), 0)
+        << split << " slices";
   }
 }
 

@@ -99,25 +99,34 @@ TEST_F(CudaYolov8n, Fp16MatchesGolden) {
   EXPECT_LE(run_and_compare(model, golden_, Precision::kFp16, 1), 2e-3);
 }
 
-// --workspace: with 1 byte allowed no tactic may take scratch (no split-K partials, only cuDNN
-// algorithms without workspace), so a context needs less memory, and the output stays correct.
+// --workspace: with 1 byte allowed no tactic may take scratch (no split-K partials in global
+// memory, only cuDNN algorithms without workspace), and the output stays correct. With the
+// split-K partials summed through global memory the limit makes a context smaller; summed in
+// clusters (the default) they take no scratch to begin with.
 TEST_F(CudaYolov8n, WorkspaceLimitKeepsTacticsOutOfScratchMemory) {
   DETSTREAM_REQUIRE_CUDA_DEVICE();
   DETSTREAM_REQUIRE_SHARED(model, "models/yolov8n.onnx");
   DETSTREAM_REQUIRE_SHARED(in, "golden/bus_640.input.f32");
   DETSTREAM_REQUIRE_SHARED(out, "golden/bus_640.output.f32");
   load(in, out);
-  BuildOptions options = cuda_options(Precision::kFp16);
-  auto unlimited = Engine::create(build_plan_from_onnx(model, options));
-  options.workspace_limit_bytes = 1;
-  auto limited = Engine::create(build_plan_from_onnx(model, options));
-  std::printf("[ cuda ] context memory: %zu bytes unlimited, %zu with a 1-byte workspace\n",
-              unlimited->context_memory_bytes(), limited->context_memory_bytes());
-  EXPECT_LT(limited->context_memory_bytes(), unlimited->context_memory_bytes());
-  Tensor input(DataType::kFloat32, {1, 3, 640, 640});
-  std::memcpy(input.data<float>(), golden_.input.data(), golden_.input.size() * sizeof(float));
-  const std::vector<Tensor> result = limited->create_context()->run({input});
-  EXPECT_LE(detstream::testing::relative_l2(result[0].data<float>(), golden_.output.data(), golden_.output.size()), 2e-3);
+  for (const char* reduce : {"global", "cluster"}) {
+    const testing::ScopedEnv env("DETSTREAM_CUDA_SPLIT_K_REDUCE", reduce);
+    BuildOptions options = cuda_options(Precision::kFp16);
+    auto unlimited = Engine::create(build_plan_from_onnx(model, options));
+    options.workspace_limit_bytes = 1;
+    auto limited = Engine::create(build_plan_from_onnx(model, options));
+    std::printf("[ cuda ] split-K summed in %s memory: context %zu bytes unlimited, %zu with a 1-byte workspace\n",
+                reduce, unlimited->context_memory_bytes(), limited->context_memory_bytes());
+    if (std::string(reduce) == "global") {
+      EXPECT_LT(limited->context_memory_bytes(), unlimited->context_memory_bytes());
+    } else {
+      EXPECT_LE(limited->context_memory_bytes(), unlimited->context_memory_bytes());
+    }
+    Tensor input(DataType::kFloat32, {1, 3, 640, 640});
+    std::memcpy(input.data<float>(), golden_.input.data(), golden_.input.size() * sizeof(float));
+    const std::vector<Tensor> result = limited->create_context()->run({input});
+    EXPECT_LE(detstream::testing::relative_l2(result[0].data<float>(), golden_.output.data(), golden_.output.size()), 2e-3) << reduce;
+  }
 }
 
 // yolov8n.onnx has a fixed batch of 1; the dynamic export (2 classes) takes any batch.

@@ -115,6 +115,19 @@ TEST(CudaKernelApplicability, PointwiseKernelTakesShallowStrideOneOneByOnes) {
   }
 }
 
+// A split of at most kMaxClusterSplits sums in its cluster and needs no scratch; a deeper split,
+// or any split with the cluster reduction off, takes its fp32 partials' bytes.
+TEST(CudaKernelApplicability, SplitKTakesScratchOnlyOutsideClusters) {
+  ConvIgemmParams deep = conv3x3(256, 128, 1);  // depth 2304: 72 k-tiles of 32
+  deep.n = 1, deep.h = deep.w_in = deep.out_h = deep.out_w = 20;
+  const long long tiles = conv_igemm_output_tiles(deep, kTile32x32);
+  EXPECT_EQ(conv_igemm_partials_bytes(deep, kTile32x32, 1), 0u);
+  for (int splits : {2, 4, kMaxClusterSplits}) EXPECT_EQ(conv_igemm_partials_bytes(deep, kTile32x32, splits), 0u) << splits;
+  EXPECT_EQ(conv_igemm_partials_bytes(deep, kTile32x32, 12), static_cast<std::size_t>(tiles) * 12 * 32 * 32 * sizeof(float));
+  deep.cluster_reduce = false;
+  EXPECT_EQ(conv_igemm_partials_bytes(deep, kTile32x32, 4), static_cast<std::size_t>(tiles) * 4 * 32 * 32 * sizeof(float));
+}
+
 TEST(CudaKernelApplicability, StemPairTakesYolov8sFirstTwoLayers) {
   const ConvDirectParams first = stem(32, 640, 640, 16);
   ConvIgemmParams second = conv3x3(16, 32, 2);
