@@ -98,6 +98,7 @@ class CudaContext final : public BackendContext {
   // The first `layers` layers (all by default) over the schedule's streams, forked from and
   // joined to stream_.
   void enqueue_branches(std::size_t layers = static_cast<std::size_t>(-1));
+  int priority_of(int slack) const;
   void capture_graph();
   LaunchArgs launch_args(std::size_t stream = 0) const;
   friend class CudaFrameDetector;  // letterboxes into the input staging, runs the layers, filters the output
@@ -113,6 +114,8 @@ class CudaContext final : public BackendContext {
   std::vector<PinnedBuffer> pinned_inputs_, pinned_outputs_;
   cudaGraphExec_t graph_exec_ = nullptr;
   bool graph_enabled_ = true;
+  bool priorities_enabled_ = true;
+  int least_priority_ = 0, greatest_priority_ = 0;  // the device's range (greatest is the lowest number)
   std::string graph_note_;
   bool profiling_ = false;
   std::vector<cudaEvent_t> events_;  // one before each layer and one after the last

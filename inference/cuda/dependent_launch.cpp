@@ -23,4 +23,12 @@ bool programmatic_launch_enabled() { return switch_state().load(std::memory_orde
 
 void set_programmatic_launch_enabled(bool enabled) { switch_state().store(enabled, std::memory_order_relaxed); }
 
+namespace {
+thread_local int current_priority = 0;
+}  // namespace
+
+void set_launch_priority(int priority) { current_priority = priority; }
+
+int launch_priority() { return current_priority; }
+
 }  // namespace detstream::inference::cuda

@@ -23,4 +23,10 @@ bool programmatic_launch_enabled();
 // Overrides the environment for launches enqueued or captured from now on (tests, ablations).
 void set_programmatic_launch_enabled(bool enabled);
 
+// The priority (cudaLaunchAttributePriority) of the kernels this thread launches from now on;
+// 0, the default, leaves it out. The graph capture raises the critical path's kernels so that
+// the block scheduler gives them SMs before a side branch's (stream_schedule.h's slack).
+void set_launch_priority(int priority);
+int launch_priority();
+
 }  // namespace detstream::inference::cuda

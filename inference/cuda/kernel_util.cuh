@@ -64,13 +64,17 @@ __device__ __forceinline__ void release_dependents() {
 }
 
 // Enqueues `kernel` on `stream`, allowed to overlap its predecessor's tail when programmatic
-// launch is enabled, its CTAs grouped in clusters of `cluster` (sm_90 thread-block clusters) when
+// launch is enabled, at the thread's launch priority (dependent_launch.h), its CTAs grouped in clusters of `cluster` (sm_90 thread-block clusters) when
 // that holds more than one; checks the launch.
 template <typename... Params, typename... Args>
 void launch_dependent_in_clusters(void (*kernel)(Params...), dim3 grid, dim3 cluster, dim3 block, std::size_t shared_bytes,
                                   cudaStream_t stream, Args&&... args) {
-  cudaLaunchAttribute attributes[2]{};
+  cudaLaunchAttribute attributes[3]{};
   unsigned count = 0;
+  if (const int priority = launch_priority(); priority != 0) {
+    attributes[count].id = cudaLaunchAttributePriority;
+    attributes[count++].val.priority = priority;
+  }
   if (programmatic_launch_enabled()) {
     attributes[count].id = cudaLaunchAttributeProgrammaticStreamSerialization;
     attributes[count++].val.programmaticStreamSerializationAllowed = 1;

@@ -60,6 +60,27 @@ int pick_stream(const std::vector<int>& depends, const std::vector<int>& stream_
   return static_cast<int>(std::min_element(tail.begin(), tail.end()) - tail.begin());
 }
 
+// StreamSchedule::slack over the DAG of stream order and waits.
+std::vector<int> slack_of(const StreamSchedule& s) {
+  const std::size_t n = s.stream.size();
+  std::vector<std::vector<int>> before(n);
+  std::vector<int> tail(static_cast<std::size_t>(s.streams), -1);
+  for (std::size_t k = 0; k < n; ++k) {
+    before[k] = s.waits[k];
+    if (const int t = tail[static_cast<std::size_t>(s.stream[k])]; t >= 0) before[k].push_back(t);
+    tail[static_cast<std::size_t>(s.stream[k])] = static_cast<int>(k);
+  }
+  std::vector<int> from(n, 1), to(n, 1);  // longest chains ending and starting at each step
+  for (std::size_t k = 0; k < n; ++k)
+    for (const int b : before[k]) from[k] = std::max(from[k], from[static_cast<std::size_t>(b)] + 1);
+  for (std::size_t k = n; k-- > 0;)
+    for (const int b : before[k]) to[static_cast<std::size_t>(b)] = std::max(to[static_cast<std::size_t>(b)], to[k] + 1);
+  const int longest = n ? *std::max_element(from.begin(), from.end()) : 0;
+  std::vector<int> slack(n);
+  for (std::size_t k = 0; k < n; ++k) slack[k] = longest - (from[k] + to[k] - 1);
+  return slack;
+}
+
 }  // namespace
 
 StreamSchedule schedule_streams(const LoweredGraph& lowered, int max_streams) {
@@ -87,6 +108,7 @@ StreamSchedule schedule_streams(const LoweredGraph& lowered, int max_streams) {
     tail[static_cast<std::size_t>(s)] = static_cast<int>(k);
     schedule.streams = std::max(schedule.streams, s + 1);
   }
+  schedule.slack = slack_of(schedule);
   return schedule;
 }
 

@@ -22,6 +22,10 @@ struct StreamSchedule {
   std::vector<int> stream;              // by step
   std::vector<std::vector<int>> waits;  // by step: the latest dependency on each other stream
   std::vector<std::vector<int>> depends;  // by step: every earlier step it conflicts with
+  // By step: by how many kernels the longest chain through it (stream order and waits) is
+  // shorter than the schedule's longest; 0 on a critical path. Kernels count alike: at batch 1
+  // each costs about the same from its producer's end to its own.
+  std::vector<int> slack;
 };
 
 // max_streams 1 gives the plain sequential order (no waits).

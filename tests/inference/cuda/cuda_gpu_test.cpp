@@ -63,7 +63,8 @@ TEST(CudaGpu, MiniYoloMatchesTheCpuInFp32AndFp16UnderEveryLoweringOption) {
           {"DETSTREAM_CUDA_DEFAULTS", "1"}, {"DETSTREAM_CUDA_STRIDED_CONV", "0"}, {"DETSTREAM_CUDA_LAYOUT", "nchw"},
           {"DETSTREAM_CUDA_CONCAT_IN_PLACE", "0"}, {"DETSTREAM_CUDA_GRAPH", "0"}, {"DETSTREAM_CUDA_CONV", "cudnn"},
           {"DETSTREAM_CUDA_CONV", "igemm"}, {"DETSTREAM_CUDA_CONV", "halo"}, {"DETSTREAM_CUDA_CONV", "pointwise"}, {"DETSTREAM_CUDA_SPLIT_K", "3"}, {"DETSTREAM_CUDA_FUSE_ADD", "0"},
-          {"DETSTREAM_CUDA_DIRECT_CONV", "0"}};
+          {"DETSTREAM_CUDA_DIRECT_CONV", "0"}, {"DETSTREAM_CUDA_PRIORITY", "0"}, {"DETSTREAM_CUDA_GRAPH_TACTICS", "0"},
+          {"DETSTREAM_CUDA_SPLIT_K_REDUCE", "global"}};
       for (const auto& [name, value] : variants) {
         const ScopedEnv env(name, value);
         const std::string where = std::string(name) + "=" + value + " width " + std::to_string(width) + " batch " + std::to_string(batch);

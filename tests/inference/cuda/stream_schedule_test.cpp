@@ -58,6 +58,25 @@ std::size_t critical_path(const StreamSchedule& s) {
 
 class CudaStreamSchedule : public ::testing::TestWithParam<const char*> {};
 
+// Slack: no chain through a step is longer than the schedule's longest, the first and the last
+// steps are on a critical path, and so is a chain of steps of slack 0 from the first to the last;
+// with several streams some branch has slack, with one stream none does.
+TEST_P(CudaStreamSchedule, SlackMarksTheCriticalPath) {
+  DETSTREAM_REQUIRE_SHARED(model, std::string("models/") + GetParam());
+  const LoweredGraph lowered = lowered_model(model);
+  const StreamSchedule s = schedule_streams(lowered, 4);
+  ASSERT_EQ(s.slack.size(), s.stream.size());
+  const std::size_t longest = critical_path(s);
+  EXPECT_EQ(s.slack.front(), 0);
+  EXPECT_EQ(s.slack.back(), 0);
+  EXPECT_TRUE(std::all_of(s.slack.begin(), s.slack.end(), [&](int v) { return v >= 0 && static_cast<std::size_t>(v) < longest; }));
+  EXPECT_GT(*std::max_element(s.slack.begin(), s.slack.end()), 0) << "a side branch";
+  const std::size_t critical = static_cast<std::size_t>(std::count(s.slack.begin(), s.slack.end(), 0));
+  EXPECT_GE(critical, longest) << "every step of one longest chain has no slack";
+  const StreamSchedule one = schedule_streams(lowered, 1);
+  EXPECT_TRUE(std::all_of(one.slack.begin(), one.slack.end(), [](int v) { return v == 0; }));
+}
+
 TEST_P(CudaStreamSchedule, EveryConflictIsOrderedAndBranchesRunSideBySide) {
   DETSTREAM_REQUIRE_SHARED(model, std::string("models/") + GetParam());
   const LoweredGraph lowered = lowered_model(model);
