@@ -537,8 +537,8 @@ class ConvLayer final : public Layer {
   // The runners-up the engine may try within the graph: within kRunnerUpSlack of the best time
   // alone, and only kernels of our own that need no scratch (the graph's scratch is sized by then).
   void keep_runners_up(const std::vector<std::pair<float, Candidate>>& timed) {
-    constexpr float kRunnerUpSlack = 1.3f;
-    constexpr std::size_t kMaxTactics = 4;
+    constexpr float kRunnerUpSlack = 1.3f;  // H200, batch 1: 1.5 and 6 tactics gained nothing over
+    constexpr std::size_t kMaxTactics = 4;   // the timing alone (s6slack logs), 1.3 and 4 did
     ranked_.assign(1, timed[0].second);
     for (std::size_t i = 1; i < timed.size() && ranked_.size() < kMaxTactics; ++i) {
       if (timed[i].first > kRunnerUpSlack * timed[0].first) break;
@@ -569,6 +569,9 @@ class ConvLayer final : public Layer {
     }
     text << " bias" << has_bias_ << " act" << static_cast<int>(activation_) << " sm" << build.multiprocessors << " wsl"
          << build.workspace_limit;
+    // The tactic is chosen within the graph too (CudaEngine::choose_tactics_in_graph): layers of
+    // one shape may keep different ones, so the entry is the node's.
+    text << " node" << step.node;
     return text.str();
   }
 
