@@ -32,6 +32,7 @@
 #include "inference/core/error.h"
 #include "inference/cuda/cuda_check.h"
 #include "inference/cuda/device_memory.h"
+#include "inference/cuda/graph_timing.h"
 #include "inference/cuda/layer.h"
 #include "inference/cuda/weight_layout.h"
 #include "inference/ops/conv_geometry.h"
@@ -66,48 +67,16 @@ std::size_t extent(const TensorRef& ref) {
 }
 
 // Mean device time of one `run` on `stream`: ten runs captured as a CUDA graph, replayed once to
-// warm up and then three times under events (best of three).
+// warm up and then three times (best of three).
 float time_ms(cudaStream_t stream, const std::function<void()>& run) {
   constexpr int kRuns = 10;
-  cudaGraph_t graph = nullptr;
-  cudaGraphExec_t exec = nullptr;
-  DETSTREAM_CUDA_CHECK(cudaStreamBeginCapture(stream, cudaStreamCaptureModeThreadLocal));
-  try {
-    for (int i = 0; i < kRuns; ++i) run();
-  } catch (...) {
-    cudaStreamEndCapture(stream, &graph);
-    if (graph) cudaGraphDestroy(graph);
-    throw;
-  }
-  DETSTREAM_CUDA_CHECK(cudaStreamEndCapture(stream, &graph));
-  const cudaError_t made = cudaGraphInstantiate(&exec, graph, 0);
-  cudaGraphDestroy(graph);
-  DETSTREAM_CUDA_CHECK(made);
-  cudaEvent_t begin = nullptr, end = nullptr;
-  float best = 1e30f;
-  try {
-    DETSTREAM_CUDA_CHECK(cudaEventCreate(&begin));
-    DETSTREAM_CUDA_CHECK(cudaEventCreate(&end));
-    DETSTREAM_CUDA_CHECK(cudaGraphLaunch(exec, stream));
-    for (int i = 0; i < 3; ++i) {
-      DETSTREAM_CUDA_CHECK(cudaEventRecord(begin, stream));
-      DETSTREAM_CUDA_CHECK(cudaGraphLaunch(exec, stream));
-      DETSTREAM_CUDA_CHECK(cudaEventRecord(end, stream));
-      DETSTREAM_CUDA_CHECK(cudaEventSynchronize(end));
-      float ms = 0.0f;
-      DETSTREAM_CUDA_CHECK(cudaEventElapsedTime(&ms, begin, end));
-      best = std::min(best, ms);
-    }
-  } catch (...) {
-    if (begin) cudaEventDestroy(begin);
-    if (end) cudaEventDestroy(end);
-    cudaGraphExecDestroy(exec);
-    throw;
-  }
-  cudaEventDestroy(begin);
-  cudaEventDestroy(end);
-  cudaGraphExecDestroy(exec);
-  return best / kRuns;
+  const std::vector<float> times = time_graph_replays(
+      stream,
+      [&] {
+        for (int i = 0; i < kRuns; ++i) run();
+      },
+      3);
+  return *std::min_element(times.begin(), times.end()) / kRuns;
 }
 
 std::string forced_implementation() {

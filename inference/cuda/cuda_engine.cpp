@@ -9,6 +9,7 @@
 #include "inference/core/error.h"
 #include "inference/cuda/cuda_check.h"
 #include "inference/cuda/dependent_launch.h"
+#include "inference/cuda/graph_timing.h"
 
 namespace detstream::inference::cuda {
 
@@ -520,30 +521,7 @@ std::string CudaContext::describe() const {
 namespace detstream::inference::cuda {
 
 double CudaContext::time_graph_prefix(std::size_t layers, int replays) {
-  cudaGraph_t graph = nullptr;
-  cudaGraphExec_t exec = nullptr;
-  DETSTREAM_CUDA_CHECK(cudaStreamBeginCapture(stream_, cudaStreamCaptureModeThreadLocal));
-  enqueue_branches(layers);
-  DETSTREAM_CUDA_CHECK(cudaStreamEndCapture(stream_, &graph));
-  const cudaError_t made = cudaGraphInstantiate(&exec, graph, cudaGraphInstantiateFlagUseNodePriority);
-  cudaGraphDestroy(graph);
-  DETSTREAM_CUDA_CHECK(made);
-  cudaEvent_t begin = nullptr, end = nullptr;
-  DETSTREAM_CUDA_CHECK(cudaEventCreate(&begin));
-  DETSTREAM_CUDA_CHECK(cudaEventCreate(&end));
-  std::vector<float> times;
-  for (int i = 0; i <= replays; ++i) {  // the first one warms
-    DETSTREAM_CUDA_CHECK(cudaEventRecord(begin, stream_));
-    DETSTREAM_CUDA_CHECK(cudaGraphLaunch(exec, stream_));
-    DETSTREAM_CUDA_CHECK(cudaEventRecord(end, stream_));
-    DETSTREAM_CUDA_CHECK(cudaEventSynchronize(end));
-    float ms = 0.0f;
-    DETSTREAM_CUDA_CHECK(cudaEventElapsedTime(&ms, begin, end));
-    if (i > 0) times.push_back(ms);
-  }
-  cudaEventDestroy(begin);
-  cudaEventDestroy(end);
-  cudaGraphExecDestroy(exec);
+  std::vector<float> times = time_graph_replays(stream_, [&] { enqueue_branches(layers); }, replays);
   std::nth_element(times.begin(), times.begin() + static_cast<std::ptrdiff_t>(times.size() / 2), times.end());
   return times[times.size() / 2];
 }
@@ -554,35 +532,19 @@ std::vector<LayerProfile> CudaContext::profile_layers(int repeats) {
   enqueue_layers(false);
   DETSTREAM_CUDA_CHECK(cudaStreamSynchronize(stream_));
   const LaunchArgs args = launch_args();
-  cudaEvent_t begin = nullptr, end = nullptr;
-  DETSTREAM_CUDA_CHECK(cudaEventCreate(&begin));
-  DETSTREAM_CUDA_CHECK(cudaEventCreate(&end));
+  const int launches = std::max(repeats, 1);
   std::vector<LayerProfile> profile;
-  // Each layer's `repeats` launches are captured as one CUDA graph and replayed: the time is the
-  // layer's own device time plus the small gap between graph nodes, as in the real replay, not
-  // the host's launch overhead (which would make every small kernel look 5-20 us long).
+  // Each layer's `repeats` launches are captured as one CUDA graph and replayed (graph_timing.h).
   for (const auto& layer : engine_.layers()) {
-    cudaGraph_t graph = nullptr;
-    cudaGraphExec_t exec = nullptr;
-    DETSTREAM_CUDA_CHECK(cudaStreamBeginCapture(stream_, cudaStreamCaptureModeThreadLocal));
-    for (int i = 0; i < std::max(repeats, 1); ++i) layer->enqueue(args);
-    DETSTREAM_CUDA_CHECK(cudaStreamEndCapture(stream_, &graph));
-    const cudaError_t made = cudaGraphInstantiate(&exec, graph, 0);
-    cudaGraphDestroy(graph);
-    DETSTREAM_CUDA_CHECK(made);
-    DETSTREAM_CUDA_CHECK(cudaGraphLaunch(exec, stream_));  // warm
-    DETSTREAM_CUDA_CHECK(cudaEventRecord(begin, stream_));
-    DETSTREAM_CUDA_CHECK(cudaGraphLaunch(exec, stream_));
-    DETSTREAM_CUDA_CHECK(cudaEventRecord(end, stream_));
-    DETSTREAM_CUDA_CHECK(cudaEventSynchronize(end));
-    cudaGraphExecDestroy(exec);
-    float ms = 0.0f;
-    DETSTREAM_CUDA_CHECK(cudaEventElapsedTime(&ms, begin, end));
-    profile.push_back({layer->node(), layer->tactic(), ms / static_cast<float>(std::max(repeats, 1))});
+    const float ms = time_graph_replays(
+        stream_,
+        [&] {
+          for (int i = 0; i < launches; ++i) layer->enqueue(args);
+        },
+        1)[0];
+    profile.push_back({layer->node(), layer->tactic(), ms / static_cast<float>(launches)});
   }
   for (std::size_t k = 0; k < profile.size(); ++k) profile[k].prefix_ms = time_graph_prefix(k + 1, 21);
-  cudaEventDestroy(begin);
-  cudaEventDestroy(end);
   return profile;
 }
 
