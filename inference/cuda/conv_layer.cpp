@@ -23,6 +23,7 @@
 // adopts the recorded tactic (cuDNN's algorithm included: no cudnnFind) instead of timing; forced
 // choices bypass the cache.
 #include <algorithm>
+#include <cstdio>
 #include <cstdlib>
 #include <functional>
 #include <optional>
@@ -116,6 +117,26 @@ int forced_variant(const char* variable, int count, const char* (*name)(int), co
   }
   throw Error(std::string(variable) + "=" + v + " is not a " + what + " (" + names + ")");
 }
+// How many tactics timed alone the graph timing may try per layer (its first choice included),
+// and how much slower alone than the best they may be.
+struct RunnersUp {
+  float slack = 1.3f;
+  std::size_t count = 4;
+};
+RunnersUp runners_up() {
+  RunnersUp limit;
+  const char* v = std::getenv("DETSTREAM_CUDA_RUNNERS_UP");
+  if (!v || !*v) return limit;
+  float slack = 0.0f;
+  int count = 0;
+  if (std::sscanf(v, "%f,%d", &slack, &count) != 2 || slack < 1.0f || count < 1) {
+    throw Error(std::string("DETSTREAM_CUDA_RUNNERS_UP=") + v + " is not \"slack,count\" (slack >= 1, count >= 1; default 1.3,4)");
+  }
+  limit.slack = slack;
+  limit.count = static_cast<std::size_t>(count);
+  return limit;
+}
+
 int forced_tile() { return forced_variant("DETSTREAM_CUDA_TILE", kConvTileCount, conv_tile_name, "tile of the implicit GEMM"); }
 int forced_halo() { return forced_variant("DETSTREAM_CUDA_HALO", kConvHaloCount, conv_halo_name, "halo-tile variant"); }
 int forced_direct() { return forced_variant("DETSTREAM_CUDA_DIRECT", kConvDirectCount, conv_direct_name, "direct-conv variant"); }
@@ -160,6 +181,10 @@ class ConvLayer final : public Layer {
       residual_ = book.address(step.inputs[1]);
       residual_add_ = residual_add_params(y, step.inputs[1]);
     }
+    if (step.upsampled.valid()) {
+      has_upsampled_ = true;
+      upsampled_ = book.address(step.upsampled);
+    }
     activation_ = step.activation;
     if (has_bias_ || activation_ != ops::Activation::kNone) epilogue_ = bias_activation_params(y, has_bias_, activation_);
     choose_tactic(step, w, build);
@@ -174,7 +199,8 @@ class ConvLayer final : public Layer {
 
   void enqueue(const LaunchArgs& args) const override {
     const void* residual = has_residual_ ? residual_.in(args.arena) : nullptr;
-    run(args.stream, args.cudnn, x_.in(args.arena), residual, y_.in(args.arena), args.workspace, args.tile_counters);
+    void* upsampled = has_upsampled_ ? upsampled_.in(args.arena) : nullptr;
+    run(args.stream, args.cudnn, x_.in(args.arena), residual, y_.in(args.arena), upsampled, args.workspace, args.tile_counters);
   }
   std::size_t workspace_bytes() const override {
     if (implementation_ == Implementation::kCudnn) return workspace_;
@@ -207,14 +233,17 @@ class ConvLayer final : public Layer {
   }
 
  private:
-  void run(cudaStream_t stream, cudnnHandle_t handle, const void* x, const void* residual, void* y, void* workspace,
-           unsigned* counters) const {
+  // `upsampled`: Step::upsampled's address, written by the implicit-GEMM and pointwise kernels
+  // only (the candidates of a layer that has one).
+  void run(cudaStream_t stream, cudnnHandle_t handle, const void* x, const void* residual, void* y, void* upsampled,
+           void* workspace, unsigned* counters) const {
     if (implementation_ == Implementation::kIgemm || implementation_ == Implementation::kHalo ||
         implementation_ == Implementation::kPointwise) {
       ConvIgemmParams p = igemm_;  // the halo and pointwise kernels take the same operands (no split-K scratch)
       p.x = x;
       p.y = y;
       p.residual = residual;
+      p.y_up = upsampled;
       p.w = weights_.get();
       p.bias = has_bias_ ? static_cast<const float*>(bias_.get()) : nullptr;
       if (implementation_ == Implementation::kHalo) return launch_conv_halo(p, tile_, stream);
@@ -272,7 +301,7 @@ class ConvLayer final : public Layer {
 
   bool direct_applies(const Step& step, const Shape& w) const {
     // The kernel's input offsets are 32-bit.
-    return half_ && nhwc_ && group_ == 1 && !has_residual_ && step.inputs[0].shape.size() == 4 &&
+    return half_ && nhwc_ && group_ == 1 && !has_residual_ && !has_upsampled_ && step.inputs[0].shape.size() == 4 &&
            extent(step.inputs[0]) < (std::size_t{1} << 31) && vector_aligned(step.output) &&
            conv_direct_supported(static_cast<int>(w[1]), static_cast<int>(w[0]), static_cast<int>(w[2]), static_cast<int>(w[3]));
   }
@@ -280,7 +309,7 @@ class ConvLayer final : public Layer {
   bool cudnn_applies(const Step& step) const {
     const TensorRef& x = step.inputs[0];
     const TensorRef& y = step.output;
-    return x.dtype == y.dtype && (is_packed_row_major(x) == is_packed_row_major(y));
+    return !has_upsampled_ && x.dtype == y.dtype && (is_packed_row_major(x) == is_packed_row_major(y));
   }
 
   void fill_geometry(const TensorRef& x, const TensorRef& y, const Shape& w, int& n, int& c, int& h, int& w_in, int& k, int& r,
@@ -326,6 +355,13 @@ class ConvLayer final : public Layer {
       p.r_sw = r.strides[3];
       p.has_residual = true;
       p.residual_vectors = vector_aligned(r);
+    }
+    if (has_upsampled_) {
+      const TensorRef& u = step.upsampled;
+      p.u_sn = u.strides[0];
+      p.u_sh = u.strides[2];
+      p.u_sw = u.strides[3];
+      p.has_upsampled = true;
     }
     p.cluster_reduce = split_k_reduces_in_cluster();
   }
@@ -472,6 +508,10 @@ class ConvLayer final : public Layer {
     const bool cudnn_wanted =
         candidates.empty() || (forced != "igemm" && forced != "halo" && forced != "pointwise" && is_packed_nhwc(x) && is_packed_nhwc(y));
     if (cudnn_wanted && cudnn_applies(step) && setup_cudnn(x, y, shape, build)) candidates.push_back({Implementation::kCudnn});
+    if (candidates.empty() && has_upsampled_) {
+      throw CudaError(where_ + ": no kernel writes its folded 2x upsampling for these layouts (DETSTREAM_CUDA_FUSE_UPSAMPLE=0 "
+                               "runs the Resize apart)");
+    }
     if (candidates.empty()) {
       throw CudaError(cudnn_failure_.empty() ? where_ + ": no convolution implementation for these layouts" : cudnn_failure_);
     }
@@ -486,6 +526,7 @@ class ConvLayer final : public Layer {
     }
     DeviceBuffer xs(extent(x) * element_size(x.dtype) + 16), ys(extent(y) * element_size(y.dtype) + 16);
     DeviceBuffer rs(has_residual_ ? extent(step.inputs[1]) * element_size(y.dtype) + 16 : 0);
+    DeviceBuffer us(has_upsampled_ ? extent(step.upsampled) * element_size(y.dtype) + 16 : 0);
     DeviceBuffer ws(scratch), cs(counters * sizeof(unsigned));
     DETSTREAM_CUDA_CHECK(cudaMemset(xs.get(), 0x3C, xs.size()));
     if (rs.size()) DETSTREAM_CUDA_CHECK(cudaMemset(rs.get(), 0x3C, rs.size()));
@@ -494,7 +535,7 @@ class ConvLayer final : public Layer {
     for (const Candidate& c : candidates) {
       adopt(c);
       const float ms = time_ms(build.stream, [&] {
-        run(build.stream, build.handle, xs.get(), rs.get(), ys.get(), ws.get(), static_cast<unsigned*>(cs.get()));
+        run(build.stream, build.handle, xs.get(), rs.get(), ys.get(), us.get(), ws.get(), static_cast<unsigned*>(cs.get()));
       });
       timed.push_back({ms, c});
     }
@@ -505,12 +546,13 @@ class ConvLayer final : public Layer {
 
   // The runners-up the engine may try within the graph: within kRunnerUpSlack of the best time
   // alone, and only kernels of our own that need no scratch (the graph's scratch is sized by then).
+  // H200, batch 1: 1.5 and 6 gained nothing over the timing alone with the graph's prefix timed
+  // (s6slack logs), 1.3 and 4 did; DETSTREAM_CUDA_RUNNERS_UP="slack,count" changes them.
   void keep_runners_up(const std::vector<std::pair<float, Candidate>>& timed) {
-    constexpr float kRunnerUpSlack = 1.3f;  // H200, batch 1: 1.5 and 6 tactics gained nothing over
-    constexpr std::size_t kMaxTactics = 4;   // the timing alone (s6slack logs), 1.3 and 4 did
+    const RunnersUp limit = runners_up();
     ranked_.assign(1, timed[0].second);
-    for (std::size_t i = 1; i < timed.size() && ranked_.size() < kMaxTactics; ++i) {
-      if (timed[i].first > kRunnerUpSlack * timed[0].first) break;
+    for (std::size_t i = 1; i < timed.size() && ranked_.size() < limit.count; ++i) {
+      if (timed[i].first > limit.slack * timed[0].first) break;
       adopt(timed[i].second);
       if (implementation_ != Implementation::kCudnn && workspace_bytes() == 0 && tile_counters() == 0) ranked_.push_back(timed[i].second);
     }
@@ -532,6 +574,7 @@ class ConvLayer final : public Layer {
     view("x", step.inputs[0]);
     view("y", step.output);
     if (has_residual_) view("r", step.inputs[1]);
+    if (has_upsampled_) view("u", step.upsampled);
     text << " w" << w[0] << 'x' << w[1] << 'x' << w[2] << 'x' << w[3] << " g" << group_;
     for (int d = 0; d < 2; ++d) {
       text << " s" << geometry_.strides[d] << " p" << geometry_.pads_begin[d] << " d" << geometry_.dilations[d];
@@ -607,7 +650,7 @@ class ConvLayer final : public Layer {
   std::string cudnn_failure_;
   std::string signature_;          // in the timing cache; empty when the build uses none
   std::vector<Candidate> ranked_;  // the tactic timing chose, then its runners-up
-  bool nhwc_ = true, half_ = true, has_bias_ = false, has_residual_ = false;
+  bool nhwc_ = true, half_ = true, has_bias_ = false, has_residual_ = false, has_upsampled_ = false;
   int group_ = 1;
   ops::WindowGeometry geometry_;
   ops::Activation activation_ = ops::Activation::kNone;
@@ -624,7 +667,7 @@ class ConvLayer final : public Layer {
   std::size_t workspace_ = 0;
   DeviceBuffer weights_, direct_weights_, bias_;
   ElementwiseParams epilogue_, residual_add_;
-  DeviceAddress x_, y_, residual_;
+  DeviceAddress x_, y_, residual_, upsampled_;
 };
 
 }  // namespace

@@ -68,7 +68,15 @@ __device__ __forceinline__ long long pixel_offset(int m, int h, int w, long long
 struct OutputPixel {
   bool valid;
   long long y, residual;
+  long long up = -1;  // the top-left of its 2x2 block in p.y_up, when there is one
 };
+
+// Output pixel m's 2x2 block in the nearest 2x upsampling of y (ConvIgemmParams::y_up), or -1.
+__device__ __forceinline__ long long upsampled_offset(int m, const ConvIgemmParams& p) {
+  if (p.y_up == nullptr) return -1;
+  const int x = m % p.out_w, t = m / p.out_w;
+  return (t / p.out_h) * p.u_sn + 2LL * (t % p.out_h) * p.u_sh + 2LL * x * p.u_sw;
+}
 
 // Activation known at compile time: kActSilu and kActNone are YOLO's; any other runs activate_fast.
 template <int kActivation>
@@ -78,7 +86,7 @@ __device__ __forceinline__ float activate_as(int activation, float v) {
   return activate_fast(activation, v);
 }
 
-template <int kActivation, bool kResidual, int kMF, int kNF, typename PixelAt>
+template <int kActivation, bool kResidual, bool kUpsample, int kMF, int kNF, typename PixelAt>
 __device__ __forceinline__ void store_accumulators_as(float (&acc)[kMF][kNF][4], const ConvIgemmParams& p, int row0, int col0,
                                                       int lane, PixelAt& pixel_at, const half* residual) {
   half* y = static_cast<half*>(p.y);
@@ -104,7 +112,15 @@ __device__ __forceinline__ void store_accumulators_as(float (&acc)[kMF][kNF][4],
           const float2 rv = __half22float2(*reinterpret_cast<const __half2*>(residual + pixel.residual + k));
           out.x += rv.x, out.y += rv.y;
         }
-        *reinterpret_cast<__half2*>(y + pixel.y + k) = __float22half2_rn(out);
+        const __half2 stored = __float22half2_rn(out);
+        *reinterpret_cast<__half2*>(y + pixel.y + k) = stored;
+        if (kUpsample && pixel.up >= 0) {
+          half* up = static_cast<half*>(p.y_up) + pixel.up + k;
+          *reinterpret_cast<__half2*>(up) = stored;
+          *reinterpret_cast<__half2*>(up + p.u_sw) = stored;
+          *reinterpret_cast<__half2*>(up + p.u_sh) = stored;
+          *reinterpret_cast<__half2*>(up + p.u_sh + p.u_sw) = stored;
+        }
       }
     }
 }
@@ -115,21 +131,27 @@ __device__ __forceinline__ void store_accumulators_as(float (&acc)[kMF][kNF][4],
 // (K is even, so a pair is whole or absent). pixel_at(row) locates a tile row; its residual offset
 // is from `residual`: p.residual in global memory, or a copy of the tile's residual that the
 // kernel staged in shared memory ahead of time (so the epilogue does not wait on global loads;
-// the pixel's offset then includes -col0's tile origin as needed). The activation and
-// the residual are dispatched once, not per element: a per-element switch made the epilogue
-// several times longer than the main loop of a 3x3 layer with 64 channels (SASS: 129 branches).
+// the pixel's offset then includes -col0's tile origin as needed). The activation, the residual
+// and the upsampled copy (p.y_up) are dispatched once, not per element: a per-element switch made
+// the epilogue several times longer than the main loop of a 3x3 layer with 64 channels (SASS:
+// 129 branches), and the upsampled copy's test alone made batch-32 layers 2-20% slower (H200).
 template <int kMF, int kNF, typename PixelAt>
 __device__ __forceinline__ void store_accumulators(float (&acc)[kMF][kNF][4], const ConvIgemmParams& p, int row0, int col0,
                                                    int lane, PixelAt&& pixel_at, const half* staged_residual = nullptr) {
   const half* r = staged_residual ? staged_residual : static_cast<const half*>(p.residual);
   const bool residual = p.residual != nullptr;
-  if (p.activation == kActSilu) {
-    if (residual) return store_accumulators_as<kActSilu, true>(acc, p, row0, col0, lane, pixel_at, r);
-    return store_accumulators_as<kActSilu, false>(acc, p, row0, col0, lane, pixel_at, r);
+  if (p.y_up != nullptr) {  // YOLO's upsampled maps come from SiLU convolutions without a residual
+    if (p.activation == kActSilu && !residual) return store_accumulators_as<kActSilu, false, true>(acc, p, row0, col0, lane, pixel_at, r);
+    if (residual) return store_accumulators_as<-1, true, true>(acc, p, row0, col0, lane, pixel_at, r);
+    return store_accumulators_as<-1, false, true>(acc, p, row0, col0, lane, pixel_at, r);
   }
-  if (p.activation == kActNone && !residual) return store_accumulators_as<kActNone, false>(acc, p, row0, col0, lane, pixel_at, r);
-  if (residual) return store_accumulators_as<-1, true>(acc, p, row0, col0, lane, pixel_at, r);
-  store_accumulators_as<-1, false>(acc, p, row0, col0, lane, pixel_at, r);
+  if (p.activation == kActSilu) {
+    if (residual) return store_accumulators_as<kActSilu, true, false>(acc, p, row0, col0, lane, pixel_at, r);
+    return store_accumulators_as<kActSilu, false, false>(acc, p, row0, col0, lane, pixel_at, r);
+  }
+  if (p.activation == kActNone && !residual) return store_accumulators_as<kActNone, false, false>(acc, p, row0, col0, lane, pixel_at, r);
+  if (residual) return store_accumulators_as<-1, true, false>(acc, p, row0, col0, lane, pixel_at, r);
+  store_accumulators_as<-1, false, false>(acc, p, row0, col0, lane, pixel_at, r);
 }
 
 }  // namespace detstream::inference::cuda

@@ -1,6 +1,7 @@
 #include "inference/cuda/cuda_engine.h"
 
 #include <algorithm>
+#include <cstdint>
 #include <cstdlib>
 #include <cstring>
 #include <optional>
@@ -18,6 +19,27 @@ namespace {
 bool env_is(const char* name, const char* value) {
   const char* v = std::getenv(name);
   return v && std::string(v) == value;
+}
+
+enum class GraphTacticScope { kOff, kPrefix, kWhole };
+
+// DETSTREAM_CUDA_GRAPH_TACTICS: unset or "whole", "prefix", or "0" (choose_tactics_in_graph).
+GraphTacticScope graph_tactic_scope() {
+  const char* v = std::getenv("DETSTREAM_CUDA_GRAPH_TACTICS");
+  if (!v || !*v || std::string(v) == "whole") return GraphTacticScope::kWhole;
+  if (std::string(v) == "prefix") return GraphTacticScope::kPrefix;
+  if (std::string(v) == "0") return GraphTacticScope::kOff;
+  throw Error(std::string("DETSTREAM_CUDA_GRAPH_TACTICS=") + v + " is not a graph tactic timing (whole, prefix, 0)");
+}
+
+// DETSTREAM_CUDA_GRAPH_TACTIC_PASSES=n: how many times the layers are visited; unset: twice
+// where the graph replays in under kShortGraphMs (its layers then interact through the launch
+// chain, so a choice made early may pay off only after later ones), else once.
+constexpr double kShortGraphMs = 1.0;
+int graph_tactic_passes(double graph_ms) {
+  const char* v = std::getenv("DETSTREAM_CUDA_GRAPH_TACTIC_PASSES");
+  if (v && *v) return std::clamp(std::atoi(v), 1, 8);
+  return graph_ms < kShortGraphMs ? 2 : 1;
 }
 
 // The timing cache's device key: the GPU's name and compute capability, CUDA runtime and cuDNN
@@ -85,6 +107,9 @@ LoweringOptions lowering_options_from_environment() {
   options.fuse_detect_head = !env_is("DETSTREAM_CUDA_FUSE_HEAD", "0");  // A/B of the fused head kernel
   options.fuse_pool_chain = !env_is("DETSTREAM_CUDA_FUSE_POOL", "0");
   options.fuse_stem_pair = !env_is("DETSTREAM_CUDA_FUSE_STEM", "0");
+  // DETSTREAM_CUDA_FUSE_UPSAMPLE=0: never fold a Resize into its convolution, =1: whatever its size.
+  if (env_is("DETSTREAM_CUDA_FUSE_UPSAMPLE", "0")) options.fuse_upsample_bytes = 0;
+  if (env_is("DETSTREAM_CUDA_FUSE_UPSAMPLE", "1")) options.fuse_upsample_bytes = SIZE_MAX;
   return options;
 }
 
@@ -176,29 +201,46 @@ void CudaEngine::choose_stream_count() {
 // follows other kernels, overlaps their tails (programmatic launch) and shares the GPU with other
 // branches. On the H200 at batch 1, model.5 took 6.5 us alone and 12.8 us of the graph's critical
 // path (bench --profile, 2026-12-02_s6prefix logs). So each layer's runners-up are timed again, in
-// execution order, as the replay of the graph up to that layer, and the fastest stays (and goes
-// into the timing cache). DETSTREAM_CUDA_GRAPH_TACTICS=0 keeps the tactics timed alone.
+// execution order, within the whole graph's replay, and the fastest stays (and goes into the
+// timing cache). The whole graph, not its prefix up to the layer: a branch's kernel also costs the
+// later critical-path kernels it shares the GPU with. H200, batch 1, one run: 0.308/0.309/0.308 ms
+// with prefixes, 0.2995/0.2987/0.2985 with the whole graph (2026-12-03_s7a logs); a second pass
+// over the layers: 0.301/0.302/0.303 -> 0.299/0.298/0.297 (s7b). At batch 32 neither changed the
+// graph's time (2.255/2.259 whole, 2.262/2.242 prefix, s7b).
+// DETSTREAM_CUDA_GRAPH_TACTICS=prefix times prefixes, =0 keeps the tactics timed alone.
 void CudaEngine::choose_tactics_in_graph(TimingCache* cache) {
   constexpr int kReplays = 21;
   constexpr double kMargin = 0.005;
-  if (env_is("DETSTREAM_CUDA_GRAPH", "0") || env_is("DETSTREAM_CUDA_GRAPH_TACTICS", "0")) return;
-  std::unique_ptr<CudaContext> trial;
-  for (std::size_t k = 0; k < layers_.size(); ++k) {
-    Layer& layer = *layers_[k];
-    if (layer.tactic_count() <= 1) continue;
-    if (!trial) trial = std::make_unique<CudaContext>(*this);
-    int best = 0;
-    double best_ms = 0.0;
-    for (int t = 0; t < layer.tactic_count(); ++t) {
-      layer.select_tactic(t);
-      const double ms = trial->time_graph_prefix(k + 1, kReplays);
-      // A runner-up must win by more than the replays' noise (0.5%, ~1 us at batch 1): where the
-      // layer is off the critical path, every tactic ties and the one timed best alone stays.
-      if (t == 0 || ms < best_ms * (1.0 - kMargin)) best = t, best_ms = ms;
+  const GraphTacticScope scope = graph_tactic_scope();
+  if (env_is("DETSTREAM_CUDA_GRAPH", "0") || scope == GraphTacticScope::kOff) return;
+  if (std::none_of(layers_.begin(), layers_.end(), [](const auto& layer) { return layer->tactic_count() > 1; })) return;
+  std::vector<int> chosen(layers_.size(), 0);  // index 0: the tactic timed best alone
+  CudaContext trial(*this);
+  const int passes = graph_tactic_passes(trial.time_graph_prefix(layers_.size(), kReplays));
+  for (int pass = 0; pass < passes; ++pass) {
+    for (std::size_t k = 0; k < layers_.size(); ++k) {
+      Layer& layer = *layers_[k];
+      if (layer.tactic_count() <= 1) continue;
+      const std::size_t timed_layers = scope == GraphTacticScope::kWhole ? layers_.size() : k + 1;
+      auto time_with = [&](int t) {
+        layer.select_tactic(t);
+        return trial.time_graph_prefix(timed_layers, kReplays);
+      };
+      int best = chosen[k];
+      double best_ms = time_with(best);
+      for (int t = 0; t < layer.tactic_count(); ++t) {
+        if (t == chosen[k]) continue;
+        // A runner-up must win by more than the replays' noise (0.5%, ~1.5 us at batch 1): where
+        // the layer costs the graph nothing, every tactic ties and the one chosen stays.
+        if (const double ms = time_with(t); ms < best_ms * (1.0 - kMargin)) best = t, best_ms = ms;
+      }
+      layer.select_tactic(best);
+      chosen[k] = best;
     }
-    layer.select_tactic(best);
-    if (cache) layer.record_tactic(*cache);
   }
+  if (cache)
+    for (const auto& layer : layers_)
+      if (layer->tactic_count() > 1) layer->record_tactic(*cache);
 }
 
 std::unique_ptr<BackendContext> CudaEngine::create_context() const { return std::make_unique<CudaContext>(*this); }
@@ -498,6 +540,8 @@ std::string CudaContext::describe() const {
     pointwise += tactic.rfind("pointwise", 0) == 0 ? 1 : 0;
     pool_chains += tactic.find("chained, one kernel") != std::string::npos ? 1 : 0;
   }
+  int upsamplings = 0;
+  for (const Step& step : engine_.lowered().steps) upsamplings += step.upsampled.valid() ? 1 : 0;
   const LoweringOptions& o = engine_.options();
   std::ostringstream text;
   text << "arena " << engine_.lowered().arena_bytes << " bytes, workspace " << engine_.workspace_bytes() << " bytes, "
@@ -511,7 +555,8 @@ std::string CudaContext::describe() const {
        << ", critical path first " << (priorities_enabled_ && least_priority_ != greatest_priority_ ? "on" : "off")
        << ", programmatic launch " << (programmatic_launch_enabled() ? "on" : "off") << ", detection head "
        << (engine_.lowered().heads.empty() ? "per node" : "fused") << ", " << pool_chains << " pool chain"
-       << (pool_chains == 1 ? "" : "s") << " in one kernel";
+       << (pool_chains == 1 ? "" : "s") << " in one kernel, " << upsamplings << " upsampling" << (upsamplings == 1 ? "" : "s")
+       << " in a conv epilogue";
   if (!engine_.timing_cache_note().empty()) text << ", timing cache " << engine_.timing_cache_note();
   return text.str();
 }

@@ -111,6 +111,12 @@ struct ConvIgemmParams {
   long long x_sn = 0, x_sh = 0, x_sw = 0;
   long long y_sn = 0, y_sh = 0, y_sw = 0;
   long long r_sn = 0, r_sh = 0, r_sw = 0;
+  // May be null: a nearest 2x upsampling of y the epilogue also writes (a Resize folded into the
+  // convolution; NHWC fp16, out_h*2 x out_w*2), each value to its 2x2 block. Implicit-GEMM and
+  // pointwise kernels only (has_upsampled: known at build time, before the address).
+  void* y_up = nullptr;
+  long long u_sn = 0, u_sh = 0, u_sw = 0;
+  bool has_upsampled = false;
   int activation = kActNone;
   int splits = 1;              // set by launch_conv_igemm from the requested split count
   int k_tiles_per_split = 0;

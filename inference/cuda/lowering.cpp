@@ -418,7 +418,47 @@ class Lowerer {
     step.inputs = {x};
     if (!direct_ok && fold_residual_add(node, x, step)) return add_step(std::move(step));
     step.output = output_ref(y);
+    if (!direct_ok) fold_upsample(node, step);
     add_step(std::move(step));
+  }
+
+  // --- upsampling in the epilogue ----------------------------------------------------------
+  // Whether `resize` repeats every pixel of its input 2x2 (nearest, twice the height and width,
+  // source index floor(o / 2) under its coordinate and rounding modes).
+  bool nearest_2x(const Node& resize) const {
+    if (resize.op_type != "Resize" || resize.attr_string("mode", "nearest") != "nearest") return false;
+    const Shape& in = g_.value(resize.inputs[0]).shape;
+    const Shape& out = g_.value(resize.outputs[0]).shape;
+    if (in.size() != 4 || out.size() != 4 || out[0] != in[0] || out[1] != in[1] || out[2] != 2 * in[2] || out[3] != 2 * in[3]) return false;
+    const std::string coordinate = resize.attr_string("coordinate_transformation_mode", "half_pixel");
+    const std::string rounding = resize.attr_string("nearest_mode", "round_prefer_floor");
+    // asymmetric: o / 2, so o = 2k + 1 lands on k + 0.5; half_pixel: o / 2 - 0.25, never a tie.
+    if (coordinate == "asymmetric") return rounding == "floor" || rounding == "round_prefer_floor";
+    if (coordinate == "half_pixel" || coordinate == "pytorch_half_pixel") return rounding == "round_prefer_floor" || rounding == "round_prefer_ceil";
+    return false;
+  }
+
+  // "Resize(Conv(x))", nearest 2x, with the convolution on the strided-output kernels: the
+  // convolution also writes the Resize's output (Step::upsampled), which then needs no step. At
+  // batch 1 an upsampling launch is ~2 us of the graph's critical path (YOLOv8 has two); large
+  // maps stay with the resize kernel (LoweringOptions::fuse_upsample_bytes).
+  void fold_upsample(const Node& conv, Step& step) {
+    if (!opt_.conv_strided_output || !strided_conv_capable(g_, conv, precision_, opt_)) return;
+    const int y = conv.outputs[0];
+    for (int c : consumers_[static_cast<std::size_t>(y)]) {
+      const Node& resize = g_.nodes[static_cast<std::size_t>(c)];
+      if (absorbed_[static_cast<std::size_t>(c)] || in_head(resize) || resize.inputs[0] != y || !nearest_2x(resize)) continue;
+      const int up = resize.outputs[0];
+      const std::size_t bytes = static_cast<std::size_t>(element_count(g_.value(up).shape)) * element_size(step.output.dtype);
+      if (!feature(up) || bytes > opt_.fuse_upsample_bytes) continue;
+      const TensorRef& ref = output_ref(up);
+      if (ref.dtype != step.output.dtype || !pair_aligned(ref) || !clear_of(ref, step.inputs[0], false) ||
+          !clear_of(ref, step.output, false))
+        continue;
+      absorbed_[static_cast<std::size_t>(c)] = 1;
+      step.upsampled = ref;
+      return;
+    }
   }
 
   // --- stem pair --------------------------------------------------------------------------
@@ -600,6 +640,7 @@ class Lowerer {
       for (const TensorRef& in : out_.steps[s].inputs) touch(in, static_cast<int>(s));
       touch(out_.steps[s].output, static_cast<int>(s));
       for (const TensorRef& o : out_.steps[s].chained_outputs) touch(o, static_cast<int>(s));
+      if (out_.steps[s].upsampled.valid()) touch(out_.steps[s].upsampled, static_cast<int>(s));
     }
     for (const TensorRef& in : out_.input_staging) touch(in, -1);
     for (const TensorRef& o : out_.output_staging) touch(o, static_cast<int>(out_.steps.size()));
@@ -622,7 +663,7 @@ class Lowerer {
   DataType feature_dtype_;
   LoweringOptions opt_;
   std::vector<char> feature_;
-  std::vector<char> absorbed_;  // nodes another step computes: Adds in a conv epilogue, chained pools
+  std::vector<char> absorbed_;  // nodes another step computes: Adds and Resizes in a conv epilogue, chained pools
   std::vector<std::vector<int>> pool_chain_;  // by node: the MaxPools chained after it (mark_pool_chains)
   std::vector<int> head_of_;           // by node: index into out_.heads, -1; empty when not fusing
   std::vector<int> producer_;

@@ -11,6 +11,8 @@
 //   activation), and a stem convolution with few input channels reads the graph input in place
 //   (no conversion copy): both when the layouts allow it (LoweringOptions).
 // - A chain of identical stride-1 MaxPools (SPPF) is one step with several outputs.
+// - A nearest 2x Resize of a convolution's output (an FPN's upsampling) is written by the
+//   convolution's epilogue, each value to its 2x2 block (LoweringOptions::fuse_upsample).
 // - A 3-channel stem read in place followed by its only reader, a 16 -> 32 3x3 stride-2
 //   convolution (YOLOv8's model.0 and model.1), is one kStemPair step: the stem's map is never
 //   stored (LoweringOptions::fuse_stem_pair).
@@ -63,6 +65,9 @@ struct Step {
   // previous output; the step computes all of them (LoweringOptions::fuse_pool_chain).
   std::vector<TensorRef> chained_outputs;
   int head = -1;  // kDetectHead: index into LoweredGraph::heads
+  // kConv: a nearest 2x upsampling of `output` the convolution also writes (a Resize folded into
+  // it, LoweringOptions::fuse_upsample); invalid when there is none.
+  TensorRef upsampled;
   // kStemPair: the second convolution (its activation is its node's); `node` is the stem, whose
   // activation is `activation`, inputs[0] is the stem's input and `output` the second one's output.
   int second_node = -1;
@@ -88,6 +93,12 @@ struct LoweringOptions {
   bool fuse_pool_chain = true;
   // Run a stem read in place and the 16 -> 32 stride-2 convolution after it as one step.
   bool fuse_stem_pair = true;
+  // Let a strided-output convolution also write a nearest 2x Resize of its output
+  // (Step::upsampled) when that map holds at most this many bytes (0: never). The epilogue's
+  // four 4-byte stores per value save a launch where launch latency rules (H200, yolov8n fp16:
+  // batch 1 0.311 -> 0.308 ms) but lose to the resize kernel's 16-byte copies on large maps
+  // (batch 32: 2.256 -> 2.302 ms; 2026-12-03_s7a logs).
+  std::size_t fuse_upsample_bytes = std::size_t{4} << 20;
 };
 
 // Whether the implicit-GEMM convolution can run `node` on strided NHWC fp16 tensors: 2-D, one

@@ -35,6 +35,7 @@ Access access_of(const LoweredGraph& lowered, const Step& step) {
   if (arena_range(lowered, step.output, r)) a.writes.push_back(r);
   for (const TensorRef& out : step.chained_outputs)
     if (arena_range(lowered, out, r)) a.writes.push_back(r);
+  if (step.upsampled.valid() && arena_range(lowered, step.upsampled, r)) a.writes.push_back(r);
   return a;
 }
 

@@ -64,7 +64,7 @@ TEST(CudaGpu, MiniYoloMatchesTheCpuInFp32AndFp16UnderEveryLoweringOption) {
           {"DETSTREAM_CUDA_CONCAT_IN_PLACE", "0"}, {"DETSTREAM_CUDA_GRAPH", "0"}, {"DETSTREAM_CUDA_CONV", "cudnn"},
           {"DETSTREAM_CUDA_CONV", "igemm"}, {"DETSTREAM_CUDA_CONV", "halo"}, {"DETSTREAM_CUDA_CONV", "pointwise"}, {"DETSTREAM_CUDA_SPLIT_K", "3"}, {"DETSTREAM_CUDA_FUSE_ADD", "0"},
           {"DETSTREAM_CUDA_DIRECT_CONV", "0"}, {"DETSTREAM_CUDA_PRIORITY", "0"}, {"DETSTREAM_CUDA_GRAPH_TACTICS", "0"},
-          {"DETSTREAM_CUDA_SPLIT_K_REDUCE", "global"}};
+          {"DETSTREAM_CUDA_SPLIT_K_REDUCE", "global"}, {"DETSTREAM_CUDA_FUSE_UPSAMPLE", "0"}};
       for (const auto& [name, value] : variants) {
         const ScopedEnv env(name, value);
         const std::string where = std::string(name) + "=" + value + " width " + std::to_string(width) + " batch " + std::to_string(batch);
@@ -316,6 +316,52 @@ TEST(CudaGpu, StemPairMatchesTheReferenceAndTheLayersRunApart) {
       ASSERT_NO_FATAL_FAILURE(run_fp16(t.graph, inputs[0], "0 in 0 fused stem pairs", where, apart));
     }
     EXPECT_LT(rel_l2(fused, apart), 1e-3) << where << ": the same fp16 stem map, multiplied in another order";
+  }
+}
+
+// A convolution that also writes its nearest 2x upsampling into a concatenation's slot (an FPN's
+// "Resize, Concat"), on each kernel that can: the implicit GEMM unsplit, split in the cluster and
+// through global memory, and the pointwise kernel; the same bits as with the Resize run apart, and
+// the convolution's own output (a second graph output) intact.
+TEST(CudaGpu, UpsamplingInTheConvolutionEpilogueMatchesTheResizeApart) {
+  DETSTREAM_REQUIRE_CUDA_DEVICE();
+  struct Case {
+    const char *conv, *tile, *split, *reduce;
+    std::int64_t kernel;
+  };
+  const std::vector<Case> cases{{"igemm", "32x32x64", "1", "cluster", 3}, {"igemm", "64x32x64", "3", "cluster", 3},
+                                {"igemm", "32x32", "4", "global", 3}, {"pointwise", "", "", "cluster", 1}};
+  for (const Case& k : cases) {
+    const ScopedEnv conv_env("DETSTREAM_CUDA_CONV", k.conv), tile_env("DETSTREAM_CUDA_TILE", *k.tile ? k.tile : nullptr);
+    const ScopedEnv split_env("DETSTREAM_CUDA_SPLIT_K", *k.split ? k.split : nullptr), reduce_env("DETSTREAM_CUDA_SPLIT_K_REDUCE", k.reduce);
+    testing::TestGraph t;
+    const int x = t.input("x", {2, 64, 9, 7});
+    const int low = t.conv(x, 48, k.kernel, 1, true);
+    const int scales = t.constant("scales", Tensor::from_float({1, 1, 2, 2}, {4}));
+    const int up = t.op("Resize", {low, kNoValue, scales}, {2, 48, 18, 14},
+                        {{"mode", Attribute::of_string("nearest")}, {"coordinate_transformation_mode", Attribute::of_string("asymmetric")},
+                         {"nearest_mode", Attribute::of_string("floor")}});
+    const int lateral = t.input("lateral", {2, 16, 18, 14});
+    t.output(t.op("Concat", {up, lateral}, {2, 64, 18, 14}, {{"axis", Attribute::of_int(1)}}));
+    t.output(low);
+    const std::vector<Tensor> inputs{testing::random_tensor({2, 64, 9, 7}, 12), testing::random_tensor({2, 16, 18, 14}, 13)};
+    const std::string where = std::string(k.conv) + " " + k.tile + " split " + k.split + " " + k.reduce;
+    const std::vector<Tensor> fused = testing::run_cuda(t.graph, Precision::kFp16, inputs);
+    std::vector<Tensor> apart;
+    {
+      const ScopedEnv off("DETSTREAM_CUDA_FUSE_UPSAMPLE", "0");
+      apart = testing::run_cuda(t.graph, Precision::kFp16, inputs);
+    }
+    const auto expected = testing::run_reference(t.graph, inputs);
+    ASSERT_TRUE(expected.has_value());
+    for (std::size_t o = 0; o < 2; ++o) {
+      EXPECT_EQ(rel_l2(fused[o], apart[o]), 0.0) << where << ", output " << o;
+      EXPECT_LT(rel_l2(fused[o], (*expected)[o]), 2e-3) << where << ", output " << o;
+    }
+    const Plan plan = testing::plan_for(cuda_backend(), t.graph, Precision::kFp16);
+    const auto engine = cuda_backend().prepare(plan, 0);  // outlives its context
+    const auto context = engine->create_context();
+    EXPECT_NE(cuda::describe_context(*context).find("1 upsampling in a conv epilogue"), std::string::npos) << where;
   }
 }
 

@@ -117,6 +117,10 @@ class LoweredInterpreter {
              [&](const std::vector<std::int64_t>& i, float v) {
                if (s.inputs.size() > 1) v += load(s.inputs[1], offset(s.inputs[1], i));  // folded residual Add
                store(s.output, offset(s.output, i), v);
+               if (!s.upsampled.valid()) return;  // else a folded nearest 2x Resize
+               for (std::int64_t dy = 0; dy < 2; ++dy)
+                 for (std::int64_t dx = 0; dx < 2; ++dx)
+                   store(s.upsampled, offset(s.upsampled, {i[0], i[1], 2 * i[2] + dy, 2 * i[3] + dx}), v);
              });
   }
 

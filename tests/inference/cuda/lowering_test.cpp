@@ -198,6 +198,41 @@ TEST(CudaLowering, StemAndTheStrideTwoConvolutionAfterItAreOneStep) {
   EXPECT_EQ(pairs(lower_graph(g, Precision::kFp32, {})), 0) << "the fused kernel is fp16";
 }
 
+// A nearest 2x Resize of a convolution on the strided kernels is written by that convolution (into
+// its concatenation slot): no Resize step, the same numbers.
+TEST(CudaLowering, UpsamplingAfterAConvolutionIsWrittenByIt) {
+  const Graph g = testing::mini_yolo(2, 8);
+  LoweringOptions strided;
+  strided.conv_strided_input = strided.conv_strided_output = true;
+  auto folded = [&](const LoweredGraph& l) {
+    return std::count_if(l.steps.begin(), l.steps.end(), [](const Step& s) { return s.upsampled.valid(); });
+  };
+  const LoweredGraph fused = lower_graph(g, Precision::kFp16, strided);
+  EXPECT_EQ(count_steps(fused, g, "Resize"), 0);
+  ASSERT_EQ(folded(fused), 1);
+  const Step& conv = *std::find_if(fused.steps.begin(), fused.steps.end(), [](const Step& s) { return s.upsampled.valid(); });
+  EXPECT_EQ(conv.kind, StepKind::kConv);
+  EXPECT_EQ(conv.upsampled.shape, (Shape{2, 64, 12, 10}));
+  EXPECT_EQ(conv.upsampled.strides[3], 96) << "written in place into its concatenation's slot (64 + 32 channels)";
+  LoweringOptions small = strided;
+  small.fuse_upsample_bytes = 2 * 64 * 12 * 10 * 2 - 2;
+  EXPECT_EQ(folded(lower_graph(g, Precision::kFp16, small)), 0) << "a map larger than fuse_upsample_bytes";
+  LoweringOptions off = strided;
+  off.fuse_upsample_bytes = 0;
+  const LoweredGraph separate = lower_graph(g, Precision::kFp16, off);
+  EXPECT_EQ(count_steps(separate, g, "Resize"), 1);
+  EXPECT_EQ(folded(separate), 0);
+  const std::vector<Tensor> inputs{testing::random_tensor({2, 3, 12, 10}, 9, 0.0f, 1.0f)};
+  EXPECT_EQ(rel_l2(LoweredInterpreter(g, fused).run(inputs)[0], LoweredInterpreter(g, separate).run(inputs)[0]), 0.0);
+
+  EXPECT_EQ(folded(lower_graph(g, Precision::kFp32, strided)), 0) << "the strided convolution kernels are fp16";
+  EXPECT_EQ(folded(lower_graph(g, Precision::kFp16, {})), 0) << "convolutions on packed cuDNN tensors";
+  Graph corners = g;
+  for (Node& node : corners.nodes)
+    if (node.op_type == "Resize") node.attributes["coordinate_transformation_mode"] = Attribute::of_string("align_corners");
+  EXPECT_EQ(folded(lower_graph(corners, Precision::kFp16, strided)), 0) << "align_corners does not repeat pixels 2x2";
+}
+
 TEST(CudaLowering, ArenaReusesMemoryAndLiveBuffersNeverShareBytes) {
   const Graph g = testing::mini_yolo(2);
   const LoweredGraph l = lower_graph(g, Precision::kFp32, {});
