@@ -21,21 +21,25 @@ bool env_is(const char* name, const char* value) {
   return v && std::string(v) == value;
 }
 
-enum class GraphTacticScope { kOff, kPrefix, kWhole };
+enum class GraphTacticScope { kAuto, kOff, kPrefix, kWhole };
 
-// DETSTREAM_CUDA_GRAPH_TACTICS: unset or "whole", "prefix", or "0" (choose_tactics_in_graph).
+// Graphs that replay in under this are latency-bound: their layers interact through the launch
+// chain and the SMs they share, so tactics are timed within the whole graph, twice over.
+constexpr double kShortGraphMs = 1.0;
+
+// DETSTREAM_CUDA_GRAPH_TACTICS: unset (whole graph for short graphs, prefixes otherwise),
+// "whole", "prefix", or "0" (choose_tactics_in_graph).
 GraphTacticScope graph_tactic_scope() {
   const char* v = std::getenv("DETSTREAM_CUDA_GRAPH_TACTICS");
-  if (!v || !*v || std::string(v) == "whole") return GraphTacticScope::kWhole;
+  if (!v || !*v) return GraphTacticScope::kAuto;
+  if (std::string(v) == "whole") return GraphTacticScope::kWhole;
   if (std::string(v) == "prefix") return GraphTacticScope::kPrefix;
   if (std::string(v) == "0") return GraphTacticScope::kOff;
   throw Error(std::string("DETSTREAM_CUDA_GRAPH_TACTICS=") + v + " is not a graph tactic timing (whole, prefix, 0)");
 }
 
-// DETSTREAM_CUDA_GRAPH_TACTIC_PASSES=n: how many times the layers are visited; unset: twice
-// where the graph replays in under kShortGraphMs (its layers then interact through the launch
-// chain, so a choice made early may pay off only after later ones), else once.
-constexpr double kShortGraphMs = 1.0;
+// DETSTREAM_CUDA_GRAPH_TACTIC_PASSES=n: how many times the layers are visited; unset: twice for a
+// short graph (a choice made early may pay off only after later ones), else once.
 int graph_tactic_passes(double graph_ms) {
   const char* v = std::getenv("DETSTREAM_CUDA_GRAPH_TACTIC_PASSES");
   if (v && *v) return std::clamp(std::atoi(v), 1, 8);
@@ -206,17 +210,20 @@ void CudaEngine::choose_stream_count() {
 // later critical-path kernels it shares the GPU with. H200, batch 1, one run: 0.308/0.309/0.308 ms
 // with prefixes, 0.2995/0.2987/0.2985 with the whole graph (2026-12-03_s7a logs); a second pass
 // over the layers: 0.301/0.302/0.303 -> 0.299/0.298/0.297 (s7b). At batch 32 neither changed the
-// graph's time (2.255/2.259 whole, 2.262/2.242 prefix, s7b).
-// DETSTREAM_CUDA_GRAPH_TACTICS=prefix times prefixes, =0 keeps the tactics timed alone.
+// graph's time (2.255/2.259 whole, 2.262/2.242 prefix, s7b) while the whole graph made the build
+// 4 s longer, so graphs of kShortGraphMs and more keep the prefixes (the sixth session's way).
+// DETSTREAM_CUDA_GRAPH_TACTICS=whole or =prefix forces one, =0 keeps the tactics timed alone.
 void CudaEngine::choose_tactics_in_graph(TimingCache* cache) {
   constexpr int kReplays = 21;
   constexpr double kMargin = 0.005;
-  const GraphTacticScope scope = graph_tactic_scope();
+  GraphTacticScope scope = graph_tactic_scope();
   if (env_is("DETSTREAM_CUDA_GRAPH", "0") || scope == GraphTacticScope::kOff) return;
   if (std::none_of(layers_.begin(), layers_.end(), [](const auto& layer) { return layer->tactic_count() > 1; })) return;
   std::vector<int> chosen(layers_.size(), 0);  // index 0: the tactic timed best alone
   CudaContext trial(*this);
-  const int passes = graph_tactic_passes(trial.time_graph_prefix(layers_.size(), kReplays));
+  const double graph_ms = trial.time_graph_prefix(layers_.size(), kReplays);
+  const int passes = graph_tactic_passes(graph_ms);
+  if (scope == GraphTacticScope::kAuto) scope = graph_ms < kShortGraphMs ? GraphTacticScope::kWhole : GraphTacticScope::kPrefix;
   for (int pass = 0; pass < passes; ++pass) {
     for (std::size_t k = 0; k < layers_.size(); ++k) {
       Layer& layer = *layers_[k];
