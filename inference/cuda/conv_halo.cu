@@ -213,7 +213,7 @@ bool conv_halo_supported(const ConvIgemmParams& p, int variant) {
   const int out_h = (p.h + 2 - 3) / c.stride + 1, out_w = (p.w_in + 2 - 3) / c.stride + 1;
   return p.r == 3 && p.s == 3 && p.pad_h == 1 && p.pad_w == 1 && p.dilation_h == 1 && p.dilation_w == 1 &&
          p.stride_h == c.stride && p.stride_w == c.stride && p.c % c.bc == 0 && p.out_h == out_h && p.out_w == out_w &&
-         p.splits <= 1 && !p.has_upsampled && p.y_up == nullptr && (!c.stream || (p.c == c.bc && (!p.has_residual || p.residual_vectors)));
+         p.splits <= 1 && !p.has_upsampled && (!c.stream || (p.c == c.bc && (!p.has_residual || p.residual_vectors)));
 }
 
 void launch_conv_halo(const ConvIgemmParams& params, int variant, cudaStream_t stream) {

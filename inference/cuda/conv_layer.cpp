@@ -544,7 +544,7 @@ class ConvLayer final : public Layer {
     keep_runners_up(timed);
   }
 
-  // The runners-up the engine may try within the graph: within kRunnerUpSlack of the best time
+  // The runners-up the engine may try within the graph: within runners_up().slack of the best time
   // alone, and only kernels of our own that need no scratch (the graph's scratch is sized by then).
   // H200, batch 1: 1.5 and 6 gained nothing over the timing alone with the graph's prefix timed
   // (s6slack logs), 1.3 and 4 did; DETSTREAM_CUDA_RUNNERS_UP="slack,count" changes them.

@@ -134,7 +134,8 @@ __device__ __forceinline__ void store_accumulators_as(float (&acc)[kMF][kNF][4],
 // the pixel's offset then includes -col0's tile origin as needed). The activation, the residual
 // and the upsampled copy (p.y_up) are dispatched once, not per element: a per-element switch made
 // the epilogue several times longer than the main loop of a 3x3 layer with 64 channels (SASS:
-// 129 branches), and the upsampled copy's test alone made batch-32 layers 2-20% slower (H200).
+// 129 branches), and a runtime test of the upsampled copy made implicit-GEMM layers 3-10% slower
+// at batch 32 (H200, 2026-12-03_s7b logs).
 template <int kMF, int kNF, typename PixelAt>
 __device__ __forceinline__ void store_accumulators(float (&acc)[kMF][kNF][4], const ConvIgemmParams& p, int row0, int col0,
                                                    int lane, PixelAt&& pixel_at, const half* staged_residual = nullptr) {

@@ -12,7 +12,7 @@
 //   (no conversion copy): both when the layouts allow it (LoweringOptions).
 // - A chain of identical stride-1 MaxPools (SPPF) is one step with several outputs.
 // - A nearest 2x Resize of a convolution's output (an FPN's upsampling) is written by the
-//   convolution's epilogue, each value to its 2x2 block (LoweringOptions::fuse_upsample).
+//   convolution's epilogue, each value to its 2x2 block (LoweringOptions::fuse_upsample_bytes).
 // - A 3-channel stem read in place followed by its only reader, a 16 -> 32 3x3 stride-2
 //   convolution (YOLOv8's model.0 and model.1), is one kStemPair step: the stem's map is never
 //   stored (LoweringOptions::fuse_stem_pair).
@@ -66,7 +66,7 @@ struct Step {
   std::vector<TensorRef> chained_outputs;
   int head = -1;  // kDetectHead: index into LoweredGraph::heads
   // kConv: a nearest 2x upsampling of `output` the convolution also writes (a Resize folded into
-  // it, LoweringOptions::fuse_upsample); invalid when there is none.
+  // it, LoweringOptions::fuse_upsample_bytes); invalid when there is none.
   TensorRef upsampled;
   // kStemPair: the second convolution (its activation is its node's); `node` is the stem, whose
   // activation is `activation`, inputs[0] is the stem's input and `output` the second one's output.
