@@ -7,6 +7,8 @@
 #include "inference/cuda/cuda_engine.h"
 #include "inference/cuda/head_fusion.h"
 #include "inference/ops/conv_geometry.h"
+#include "inference/passes/dead_node_elimination.h"
+#include "inference/passes/sibling_conv_merge.h"
 
 namespace detstream::inference {
 
@@ -172,17 +174,34 @@ class CudaBackend final : public Backend {
   }
 
   // The detection head's tail runs as one kernel where the lowering will fuse it: its nodes say
-  // so (inspect, build), instead of naming the per-node kernels that would not run.
-  void assign(Graph& graph, Precision) const override {
+  // so (inspect, build), instead of naming the per-node kernels that would not run; so do the
+  // last level's final convolutions where that kernel computes them.
+  void assign(Graph& graph, Precision precision) const override {
+    const cuda::LoweringOptions options = lowering_options_for(precision);
+    if (options.merge_sibling_convs && options.conv_strided_input && SiblingConvMerge().apply(graph))
+      DeadNodeElimination().apply(graph);  // drops the weights the merged node copied
     for (Node& node : graph.nodes) node.impl = implementation_for(graph, node);
-    if (!cuda::lowering_options_from_environment().fuse_detect_head) return;
+    if (!options.fuse_detect_head) return;
     for (const cuda::DetectHead& head : cuda::find_detect_heads(graph))
       for (int node : head.nodes) graph.nodes[static_cast<std::size_t>(node)].impl = "cuda.detect_head (fused)";
+    if (options.fold_head_convs_pixels <= 0) return;
+    try {
+      for (const cuda::DetectHead& head : cuda::lower_graph(graph, precision, options).heads)
+        for (int conv : {head.levels.back().box_conv, head.levels.back().cls_conv})
+          if (conv >= 0) graph.nodes[static_cast<std::size_t>(conv)].impl = "cuda.detect_head (fused, with its 1x1 conv)";
+    } catch (const Error&) {
+      // A graph the lowering refuses: its error names the node when the engine is prepared.
+    }
+  }
+
+  static cuda::LoweringOptions lowering_options_for(Precision precision) {
+    cuda::LoweringOptions options = cuda::lowering_options_from_environment();
+    if (precision != Precision::kFp16) options.conv_strided_input = options.conv_strided_output = false;
+    return options;
   }
 
   std::unique_ptr<BackendEngine> prepare(const Plan& plan, int) const override {
-    cuda::LoweringOptions options = cuda::lowering_options_from_environment();
-    if (plan.precision != Precision::kFp16) options.conv_strided_input = options.conv_strided_output = false;
+    cuda::LoweringOptions options = lowering_options_for(plan.precision);
     try {
       return std::make_unique<cuda::CudaEngine>(plan, options);
     } catch (const cuda::CudaError&) {

@@ -58,7 +58,8 @@ struct Step {
   ops::Activation activation = ops::Activation::kNone;
   // kConv: X, then optionally a residual added after the activation (weights and bias come from
   // the node; the residual has the output's shape and does not overlap it unless in place).
-  // kDetectHead: box and class maps of each level in turn (box_0, cls_0, box_1, ...).
+  // kDetectHead: box and class maps of each level in turn (box_0, cls_0, box_1, ...); for a level
+  // whose final convolutions the step computes (DetectHeadLevel::box_conv), their inputs instead.
   std::vector<TensorRef> inputs;
   TensorRef output;
   // kMaxPool: the outputs of the identical pools chained after this one (SPPF), each pooling the
@@ -89,6 +90,11 @@ struct LoweringOptions {
   bool conv_direct_input = true;
   // Run a matched detection head's tail as one step (head_fusion.h).
   bool fuse_detect_head = true;
+  // Let that step also compute the last (smallest) level's final 1x1 box and class convolutions
+  // when the level holds at most this many pixels (batch x H x W; 0: never) and the kernel takes
+  // them (head_fusion.h: kFoldedHead*): they end the critical path, and at batch 1 their two
+  // launches cost more than their arithmetic on CUDA cores.
+  std::int64_t fold_head_convs_pixels = 0;
   // Run a chain of identical stride-1 "same" MaxPools (SPPF) as one step (Step::chained_outputs).
   bool fuse_pool_chain = true;
   // Run a stem read in place and the 16 -> 32 stride-2 convolution after it as one step.
@@ -99,6 +105,10 @@ struct LoweringOptions {
   // batch 1 0.311 -> 0.308 ms) but lose to the resize kernel's 16-byte copies on large maps
   // (batch 32: 2.256 -> 2.302 ms; 2026-12-03_s7a logs).
   std::size_t fuse_upsample_bytes = std::size_t{4} << 20;
+  // Merge convolutions that read one input alike into one (SiblingConvMerge; the backend's
+  // assign rewrites the graph, so the plan holds the merged node). Taken only with
+  // conv_strided_input, where the merged output's channel slices are read in place.
+  bool merge_sibling_convs = true;
 };
 
 // Whether the implicit-GEMM convolution can run `node` on strided NHWC fp16 tensors: 2-D, one

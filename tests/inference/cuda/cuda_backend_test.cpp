@@ -5,11 +5,16 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <regex>
 
 #include "graph_fixtures.h"
+#include "inference/builder/builder.h"
 #include "inference/core/error.h"
+#include "inference/cuda/lowering.h"
 #include "inference/runtime/engine.h"
+#include "support/shared_data.h"
+#include "tests/inference/cuda/cuda_test_support.h"
 
 namespace detstream::inference {
 namespace {
@@ -72,6 +77,45 @@ TEST(CudaBackend, PlanForAnotherGpuIsRefusedWithAMessageToRebuild) {
     EXPECT_NE(message.find("sm_10"), std::string::npos) << message;
     EXPECT_NE(message.find("rebuild"), std::string::npos) << message;
   }
+}
+
+// YOLOv8's head reads each level's map with two 3x3 convolutions (box and class branch): at fp16
+// assign merges each pair into one convolution and a Split whose halves the next convolutions
+// read in place (no copy step); at fp32 (packed inputs only) and with the switch off it does not.
+TEST(CudaBackend, AssignMergesTheHeadsSiblingConvolutionsWhereTheirSlicesAreReadInPlace) {
+  DETSTREAM_REQUIRE_SHARED(model, "models/yolov8n_320.onnx");
+  BuildOptions options;
+  options.backend = "ref";
+  const Graph passed = build_plan_from_onnx(model, options).graph;
+  const auto merged_convs = [](const Graph& g) {
+    return std::count_if(g.nodes.begin(), g.nodes.end(), [](const Node& n) { return n.op_type == "Conv" && n.name.find(" + ") != std::string::npos; });
+  };
+  Graph g = passed;
+  cuda_backend().assign(g, Precision::kFp16);
+  ASSERT_EQ(merged_convs(g), 3) << "one pair per stride level";
+  cuda::LoweringOptions strided;  // the fp16 build's options
+  strided.conv_strided_input = strided.conv_strided_output = true;
+  const cuda::LoweredGraph lowered = cuda::lower_graph(g, Precision::kFp16, strided);
+  const auto consumers = g.consumers();
+  for (const Node& split : g.nodes) {
+    if (split.op_type != "Split" || split.name.find(" + ") == std::string::npos) continue;
+    const std::int64_t channels = g.value(split.inputs[0]).shape[1];
+    EXPECT_EQ(channels, 64 + 80) << split.name << ": box (4 x 16 bins) and class branch";
+    for (int half : split.outputs)
+      for (int reader : consumers[static_cast<std::size_t>(half)]) {
+        const auto step = std::find_if(lowered.steps.begin(), lowered.steps.end(), [&](const cuda::Step& s) { return s.node == reader; });
+        ASSERT_NE(step, lowered.steps.end()) << g.nodes[static_cast<std::size_t>(reader)].name;
+        EXPECT_EQ(step->kind, cuda::StepKind::kConv);
+        EXPECT_EQ(step->inputs[0].strides[3], channels) << g.nodes[static_cast<std::size_t>(reader)].name << " reads its slice in place";
+      }
+  }
+  Graph fp32 = passed;
+  cuda_backend().assign(fp32, Precision::kFp32);
+  EXPECT_EQ(merged_convs(fp32), 0);
+  const testing::ScopedEnv off("DETSTREAM_CUDA_MERGE_SIBLINGS", "0");
+  Graph unmerged = passed;
+  cuda_backend().assign(unmerged, Precision::kFp16);
+  EXPECT_EQ(merged_convs(unmerged), 0);
 }
 
 }  // namespace
