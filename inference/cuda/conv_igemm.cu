@@ -65,7 +65,8 @@ __host__ __device__ constexpr int min_resident_ctas(int bm, int bn, int bk) {
   return bm * bn <= 32 * 32 ? 6 : bk > 32 ? 2 : bm * bn > 64 * 64 ? 1 : bn == 64 && bm == 64 ? 5 : 6;
 }
 
-template <int BM, int BN, int WM, int WN, int BK, int STAGES>
+// kUp: the layer also writes a nearest 2x upsampling of its output (ConvIgemmParams::y_up).
+template <int BM, int BN, int WM, int WN, int BK, int STAGES, bool kUp>
 __global__ void __launch_bounds__(kThreads, min_resident_ctas(BM, BN, BK)) conv_igemm_kernel(ConvIgemmParams p) {
   static_assert((BM / WM) * (BN / WN) == kThreads / 32, "four warps per CTA");
   constexpr int kVectors = BK / 8;                  // 16-byte vectors per tile row
@@ -207,7 +208,7 @@ __global__ void __launch_bounds__(kThreads, min_resident_ctas(BM, BN, BK)) conv_
     const int m = m0 + row;
     if (m >= m_total) return OutputPixel{false, 0, 0};
     return OutputPixel{true, pixel_offset(m, p.out_h, p.out_w, p.y_sn, p.y_sh, p.y_sw),
-                       p.residual ? pixel_offset(m, p.out_h, p.out_w, p.r_sn, p.r_sh, p.r_sw) : 0, upsampled_offset(m, p)};
+                       p.residual ? pixel_offset(m, p.out_h, p.out_w, p.r_sn, p.r_sh, p.r_sw) : 0, kUp ? upsampled_offset(m, p) : -1};
   };
   const bool clustered = p.splits > 1 && p.cluster_reduce;
   bool storing = true;
@@ -269,7 +270,7 @@ __global__ void __launch_bounds__(kThreads, min_resident_ctas(BM, BN, BK)) conv_
     });
   }
 
-  if (storing) store_accumulators(acc, p, warp_m * WM, n0 + warp_n * WN, lane, pixel_at);
+  if (storing) store_accumulators<kUp>(acc, p, warp_m * WM, n0 + warp_n * WN, lane, pixel_at);
 #if defined(__CUDA_ARCH__) && __CUDA_ARCH__ >= 900
   if (clustered) asm volatile("barrier.cluster.wait.acquire.aligned;\n" ::: "memory");
 #endif
@@ -292,11 +293,12 @@ int depth_tiles(const ConvIgemmParams& p, int tile) { return (p.r * p.s * p.c + 
 // Whether a launch's split-K slices sum in their cluster (kernels.h).
 bool reduces_in_cluster(const ConvIgemmParams& p, int splits) { return splits > 1 && p.cluster_reduce && splits <= kMaxClusterSplits; }
 
-template <int BM, int BN, int WM, int WN, int BK, int STAGES>
+template <int BM, int BN, int WM, int WN, int BK, int STAGES, bool kUp>
 void launch(const ConvIgemmParams& p, cudaStream_t stream) {
   constexpr std::size_t kStageBytes = static_cast<std::size_t>(BM + BN) * BK * sizeof(half);
   constexpr std::size_t kPartialBytes = static_cast<std::size_t>(BM) * (BN + 8) * sizeof(float);  // the cluster's
-  static const bool opted_in = allow_shared(conv_igemm_kernel<BM, BN, WM, WN, BK, STAGES>, std::max(STAGES * kStageBytes, kPartialBytes));
+  constexpr auto kernel = conv_igemm_kernel<BM, BN, WM, WN, BK, STAGES, kUp>;
+  static const bool opted_in = allow_shared(kernel, std::max(STAGES * kStageBytes, kPartialBytes));
   (void)opted_in;
   const long long m = static_cast<long long>(p.n) * p.out_h * p.out_w;
   const dim3 grid(static_cast<unsigned>((m + BM - 1) / BM), static_cast<unsigned>((p.k + BN - 1) / BN),
@@ -304,7 +306,7 @@ void launch(const ConvIgemmParams& p, cudaStream_t stream) {
   std::size_t shared = std::min(STAGES, p.k_tiles_per_split) * kStageBytes;
   if (p.cluster_reduce) shared = std::max(shared, kPartialBytes);
   const dim3 cluster(1, 1, p.cluster_reduce ? static_cast<unsigned>(p.splits) : 1u);
-  launch_dependent_in_clusters(conv_igemm_kernel<BM, BN, WM, WN, BK, STAGES>, grid, cluster, kThreads, shared, stream, p);
+  launch_dependent_in_clusters(kernel, grid, cluster, kThreads, shared, stream, p);
 }
 
 // Tile T's launcher, its template arguments read from kTiles: the table is the only place a
@@ -312,7 +314,8 @@ void launch(const ConvIgemmParams& p, cudaStream_t stream) {
 template <int T>
 void launch_tile(const ConvIgemmParams& p, cudaStream_t stream) {
   constexpr TileConfig c = kTiles[T];
-  launch<c.m, c.n, c.warp_m, c.warp_n, c.bk, c.stages>(p, stream);
+  if (p.y_up != nullptr) return launch<c.m, c.n, c.warp_m, c.warp_n, c.bk, c.stages, true>(p, stream);
+  launch<c.m, c.n, c.warp_m, c.warp_n, c.bk, c.stages, false>(p, stream);
 }
 
 template <int... T>

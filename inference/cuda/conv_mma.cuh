@@ -131,28 +131,31 @@ __device__ __forceinline__ void store_accumulators_as(float (&acc)[kMF][kNF][4],
 // (K is even, so a pair is whole or absent). pixel_at(row) locates a tile row; its residual offset
 // is from `residual`: p.residual in global memory, or a copy of the tile's residual that the
 // kernel staged in shared memory ahead of time (so the epilogue does not wait on global loads;
-// the pixel's offset then includes -col0's tile origin as needed). The activation, the residual
-// and the upsampled copy (p.y_up) are dispatched once, not per element: a per-element switch made
-// the epilogue several times longer than the main loop of a 3x3 layer with 64 channels (SASS:
-// 129 branches), and a runtime test of the upsampled copy made implicit-GEMM layers 3-10% slower
-// at batch 32 (H200, 2026-12-03_s7b logs).
-template <int kMF, int kNF, typename PixelAt>
+// the pixel's offset then includes -col0's tile origin as needed). The activation and the residual
+// are dispatched once, not per element: a per-element switch made the epilogue several times
+// longer than the main loop of a 3x3 layer with 64 channels (SASS: 129 branches). kUpsample (the
+// copy into p.y_up) is a template argument, so kernels that never write one carry no trace of it:
+// as a runtime test it made implicit-GEMM layers 3-10% slower at batch 32 (H200, 2026-12-03_s7b
+// logs), and as a runtime choice among compiled variants, batch 32 still ran 2% behind the tree
+// without it (s8 logs).
+template <bool kUpsample = false, int kMF, int kNF, typename PixelAt>
 __device__ __forceinline__ void store_accumulators(float (&acc)[kMF][kNF][4], const ConvIgemmParams& p, int row0, int col0,
                                                    int lane, PixelAt&& pixel_at, const half* staged_residual = nullptr) {
   const half* r = staged_residual ? staged_residual : static_cast<const half*>(p.residual);
   const bool residual = p.residual != nullptr;
-  if (p.y_up != nullptr) {  // YOLO's upsampled maps come from SiLU convolutions without a residual
+  if constexpr (kUpsample) {  // YOLO's upsampled maps come from SiLU convolutions without a residual
     if (p.activation == kActSilu && !residual) return store_accumulators_as<kActSilu, false, true>(acc, p, row0, col0, lane, pixel_at, r);
     if (residual) return store_accumulators_as<-1, true, true>(acc, p, row0, col0, lane, pixel_at, r);
     return store_accumulators_as<-1, false, true>(acc, p, row0, col0, lane, pixel_at, r);
+  } else {
+    if (p.activation == kActSilu) {
+      if (residual) return store_accumulators_as<kActSilu, true, false>(acc, p, row0, col0, lane, pixel_at, r);
+      return store_accumulators_as<kActSilu, false, false>(acc, p, row0, col0, lane, pixel_at, r);
+    }
+    if (p.activation == kActNone && !residual) return store_accumulators_as<kActNone, false, false>(acc, p, row0, col0, lane, pixel_at, r);
+    if (residual) return store_accumulators_as<-1, true, false>(acc, p, row0, col0, lane, pixel_at, r);
+    store_accumulators_as<-1, false, false>(acc, p, row0, col0, lane, pixel_at, r);
   }
-  if (p.activation == kActSilu) {
-    if (residual) return store_accumulators_as<kActSilu, true, false>(acc, p, row0, col0, lane, pixel_at, r);
-    return store_accumulators_as<kActSilu, false, false>(acc, p, row0, col0, lane, pixel_at, r);
-  }
-  if (p.activation == kActNone && !residual) return store_accumulators_as<kActNone, false, false>(acc, p, row0, col0, lane, pixel_at, r);
-  if (residual) return store_accumulators_as<-1, true, false>(acc, p, row0, col0, lane, pixel_at, r);
-  store_accumulators_as<-1, false, false>(acc, p, row0, col0, lane, pixel_at, r);
 }
 
 }  // namespace detstream::inference::cuda

@@ -87,12 +87,17 @@ __global__ void __launch_bounds__(kThreads, 2) conv_pointwise_kernel(ConvIgemmPa
       mma_warp_tile(acc, a, b);
     }
     const int m0 = (static_cast<int>(blockIdx.x) + j * static_cast<int>(gridDim.x)) * kTileM;
-    store_accumulators(acc, p, warp_m * kWarpM, n0 + warp_n * WN, lane, [&](int row) {
+    auto pixel_at = [&](int row) {
       const int m = m0 + row;
       if (m >= pixels) return OutputPixel{false, 0, 0};
       return OutputPixel{true, pixel_offset(m, p.out_h, p.out_w, p.y_sn, p.y_sh, p.y_sw),
                          pixel_offset(m, p.out_h, p.out_w, p.r_sn, p.r_sh, p.r_sw), upsampled_offset(m, p)};
-    });
+    };
+    if (p.y_up != nullptr) {
+      store_accumulators<true>(acc, p, warp_m * kWarpM, n0 + warp_n * WN, lane, pixel_at);
+    } else {
+      store_accumulators<false>(acc, p, warp_m * kWarpM, n0 + warp_n * WN, lane, pixel_at);
+    }
   }
   cp_async_wait<0>();
 }
