@@ -174,8 +174,8 @@ class CudaBackend final : public Backend {
   }
 
   // The detection head's tail runs as one kernel where the lowering will fuse it: its nodes say
-  // so (inspect, build), instead of naming the per-node kernels that would not run; so do the
-  // last level's final convolutions where that kernel computes them.
+  // so (inspect, build), instead of naming the per-node kernels that would not run. At fp16 the
+  // convolutions that read one input alike are merged first (SiblingConvMerge).
   void assign(Graph& graph, Precision precision) const override {
     const cuda::LoweringOptions options = lowering_options_for(precision);
     if (options.merge_sibling_convs && options.conv_strided_input && SiblingConvMerge().apply(graph))
@@ -184,14 +184,6 @@ class CudaBackend final : public Backend {
     if (!options.fuse_detect_head) return;
     for (const cuda::DetectHead& head : cuda::find_detect_heads(graph))
       for (int node : head.nodes) graph.nodes[static_cast<std::size_t>(node)].impl = "cuda.detect_head (fused)";
-    if (options.fold_head_convs_pixels <= 0) return;
-    try {
-      for (const cuda::DetectHead& head : cuda::lower_graph(graph, precision, options).heads)
-        for (int conv : {head.levels.back().box_conv, head.levels.back().cls_conv})
-          if (conv >= 0) graph.nodes[static_cast<std::size_t>(conv)].impl = "cuda.detect_head (fused, with its 1x1 conv)";
-    } catch (const Error&) {
-      // A graph the lowering refuses: its error names the node when the engine is prepared.
-    }
   }
 
   static cuda::LoweringOptions lowering_options_for(Precision precision) {

@@ -46,14 +46,6 @@ int graph_tactic_passes(double graph_ms) {
   return graph_ms < kShortGraphMs ? 2 : 1;
 }
 
-// "per node", "fused", or "fused with the last level's 1x1 convs" (LoweringOptions::fold_head_convs_pixels).
-std::string head_note(const LoweredGraph& lowered) {
-  if (lowered.heads.empty()) return "per node";
-  const bool folded = std::any_of(lowered.heads.begin(), lowered.heads.end(),
-                                  [](const DetectHead& head) { return head.levels.back().box_conv >= 0; });
-  return folded ? "fused with the last level's 1x1 convs" : "fused";
-}
-
 // The timing cache's device key: the GPU's name and compute capability, CUDA runtime and cuDNN
 // versions (a tactic's speed depends on all of them).
 std::string timing_device_key(int device) {
@@ -84,7 +76,7 @@ std::unique_ptr<Layer> make_layer(const Step& step, const LoweredGraph& lowered,
     case StepKind::kMaxPool: return make_maxpool_layer(step, *node, book);
     case StepKind::kResize: return make_resize_layer(step, graph, book);
     case StepKind::kSoftmax: return make_softmax_layer(step, *node, book);
-    case StepKind::kDetectHead: return make_detect_head_layer(step, lowered.heads[static_cast<std::size_t>(step.head)], graph, book);
+    case StepKind::kDetectHead: return make_detect_head_layer(step, lowered.heads[static_cast<std::size_t>(step.head)], book);
   }
   throw Error("internal: unknown step kind");
 }
@@ -123,10 +115,6 @@ LoweringOptions lowering_options_from_environment() {
   // DETSTREAM_CUDA_FUSE_UPSAMPLE=0: never fold a Resize into its convolution, =1: whatever its size.
   if (env_is("DETSTREAM_CUDA_FUSE_UPSAMPLE", "0")) options.fuse_upsample_bytes = 0;
   if (env_is("DETSTREAM_CUDA_FUSE_UPSAMPLE", "1")) options.fuse_upsample_bytes = SIZE_MAX;
-  // DETSTREAM_CUDA_FOLD_HEAD_CONVS=1: the head's step computes a last level of up to 2048 pixels'
-  // final convolutions too; =0: never.
-  if (env_is("DETSTREAM_CUDA_FOLD_HEAD_CONVS", "1")) options.fold_head_convs_pixels = 2048;
-  if (env_is("DETSTREAM_CUDA_FOLD_HEAD_CONVS", "0")) options.fold_head_convs_pixels = 0;
   return options;
 }
 
@@ -574,7 +562,7 @@ std::string CudaContext::describe() const {
        << engine_.schedule().streams << (engine_.schedule().streams == 1 ? " stream" : " streams")
        << ", critical path first " << (priorities_enabled_ && least_priority_ != greatest_priority_ ? "on" : "off")
        << ", programmatic launch " << (programmatic_launch_enabled() ? "on" : "off") << ", detection head "
-       << head_note(engine_.lowered()) << ", " << pool_chains << " pool chain"
+       << (engine_.lowered().heads.empty() ? "per node" : "fused") << ", " << pool_chains << " pool chain"
        << (pool_chains == 1 ? "" : "s") << " in one kernel, " << upsamplings << " upsampling" << (upsamplings == 1 ? "" : "s")
        << " in a conv epilogue";
   if (!engine_.timing_cache_note().empty()) text << ", timing cache " << engine_.timing_cache_note();

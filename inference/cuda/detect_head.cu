@@ -3,7 +3,6 @@
 // anchor's box, the others apply the sigmoid to a slice of its class logits (more threads than
 // anchors, so 8400 anchors still fill a large GPU).
 #include "inference/cuda/detect_head.h"
-#include "inference/cuda/conv_mma.cuh"
 #include "inference/cuda/kernel_util.cuh"
 
 namespace detstream::inference::cuda {
@@ -99,13 +98,14 @@ __device__ __forceinline__ void class_scores(const DetectHeadParams& p, const De
   }
 }
 
-// The work items of output anchors 0 .. anchors - 1, over `blocks` CTAs of which this is `block`.
-__device__ __forceinline__ void decode_items(const DetectHeadParams& p, int anchors, int block, int blocks) {
+__global__ void detect_head_kernel(DetectHeadParams p) {
+  wait_for_producers();
+  release_dependents();
   const int groups = 1 + (p.classes + kClassesPerItem - 1) / kClassesPerItem;
-  const int count = p.batch * groups * anchors;
-  for (int i = block * blockDim.x + threadIdx.x; i < count; i += blocks * blockDim.x) {
-    const int anchor = i % anchors;
-    const int rest = i / anchors;
+  const int count = p.batch * groups * p.anchors;
+  for (int i = blockIdx.x * blockDim.x + threadIdx.x; i < count; i += gridDim.x * blockDim.x) {
+    const int anchor = i % p.anchors;
+    const int rest = i / p.anchors;
     const int group = rest % groups, n = rest / groups;
     const DetectHeadLevelParams& lv = p.level[level_of(p, anchor)];
     const int cell = anchor - lv.first_anchor;
@@ -116,107 +116,6 @@ __device__ __forceinline__ void decode_items(const DetectHeadParams& p, int anch
       class_scores(p, lv, n, h, w, anchor, (group - 1) * kClassesPerItem);
     }
   }
-}
-
-__global__ void detect_head_kernel(DetectHeadParams p) {
-  wait_for_producers();
-  release_dependents();
-  decode_items(p, p.anchors, blockIdx.x, gridDim.x);
-}
-
-// --- the last level with its final convolutions (launch_detect_head_folded) ----------------------
-
-constexpr int kFoldedWarps = 8;
-constexpr unsigned kAllLanes = 0xffffffffu;
-
-// Sum / max over each 16-lane half of the warp.
-__device__ __forceinline__ float half_warp_sum(float v) {
-  for (int offset = 8; offset > 0; offset /= 2) v += __shfl_xor_sync(kAllLanes, v, offset);
-  return v;
-}
-__device__ __forceinline__ float half_warp_max(float v) {
-  for (int offset = 8; offset > 0; offset /= 2) v = fmaxf(v, __shfl_xor_sync(kAllLanes, v, offset));
-  return v;
-}
-
-// out[j] = bias[o] + sum_c x[c] * w[c][o] for o = lane + 32 j (j < J, o < outputs), all in shared memory.
-template <int J>
-__device__ __forceinline__ void dot_outputs(float (&out)[J], const float* x, int channels, const float* w, const float* bias,
-                                            int outputs, int lane) {
-#pragma unroll
-  for (int j = 0; j < J; ++j) out[j] = lane + 32 * j < outputs ? bias[lane + 32 * j] : 0.0f;
-  for (int c = 0; c < channels; ++c) {
-    const float xc = x[c];
-#pragma unroll
-    for (int j = 0; j < J; ++j)
-      if (lane + 32 * j < outputs) out[j] = fmaf(xc, w[c * outputs + lane + 32 * j], out[j]);
-  }
-}
-
-// A warp per pixel of the last level, `blocks` CTAs of which this is `block`. Shared memory: the
-// pack (copied while the producers finish: constants), then each warp's input channels. Lanes
-// hold box logits o = lane and lane + 32, bin lane % 16 of sides lane / 16 and 2 + lane / 16, so
-// each half-warp takes the softmax over one side's 16 bins.
-__device__ __forceinline__ void folded_level(const DetectHeadParams& p, const FoldedHeadConvs& f, int block, int blocks) {
-  extern __shared__ __align__(16) float folded_shared[];
-  constexpr int kBoxOutputs = 4 * kFoldedDetectBins;
-  const int pack_floats = folded_head_pack_floats(f.box_channels, f.cls_channels, p.classes);
-  for (int i = 4 * threadIdx.x; i < pack_floats; i += 4 * blockDim.x) cp_async16(folded_shared + i, f.pack + i, true);
-  cp_async_commit();
-  wait_for_producers();
-  release_dependents();
-  cp_async_wait<0>();
-  __syncthreads();
-  const float* box_w = folded_shared;
-  const float* cls_w = box_w + f.box_channels * kBoxOutputs;
-  const float* box_b = cls_w + f.cls_channels * p.classes;
-  const float* cls_b = box_b + kBoxOutputs;
-  const int lane = threadIdx.x % 32, warp = threadIdx.x / 32;
-  float* inputs = folded_shared + pack_floats + warp * (f.box_channels + f.cls_channels);
-  const DetectHeadLevelParams& lv = p.level[p.levels - 1];
-  const int cells = lv.height * lv.width;
-  for (int item = block * kFoldedWarps + warp; item < p.batch * cells; item += blocks * kFoldedWarps) {
-    const int cell = item % cells, n = item / cells;
-    const int h = cell / lv.width, w = cell % lv.width;
-    const std::int64_t box_at = n * lv.box.strides[0] + h * lv.box.strides[2] + w * lv.box.strides[3];
-    const std::int64_t cls_at = n * lv.cls.strides[0] + h * lv.cls.strides[2] + w * lv.cls.strides[3];
-    for (int c = lane; c < f.box_channels; c += 32) inputs[c] = load(lv.box, box_at + c * lv.box.strides[1]);
-    for (int c = lane; c < f.cls_channels; c += 32) inputs[f.box_channels + c] = load(lv.cls, cls_at + c * lv.cls.strides[1]);
-    __syncwarp();
-    float logits[2];
-    dot_outputs<2>(logits, inputs, f.box_channels, box_w, box_b, kBoxOutputs, lane);
-    float d[2];
-#pragma unroll
-    for (int j = 0; j < 2; ++j) {
-      const float e = __expf(logits[j] - half_warp_max(logits[j]));
-      d[j] = half_warp_sum(p.bin_weights[lane % 16] * e) / half_warp_sum(e);
-    }
-    const float top = __shfl_sync(kAllLanes, d[0], 16), bottom = __shfl_sync(kAllLanes, d[1], 16);  // sides 1 and 3
-    const std::int64_t y = n * p.y.strides[0] + (lv.first_anchor + cell) * p.y.strides[2];
-    if (lane == 0) {
-      const float ax = static_cast<float>(w) + p.anchor_offset, ay = static_cast<float>(h) + p.anchor_offset;
-      const float x1 = ax - d[0], y1 = ay - top, x2 = ax + d[1], y2 = ay + bottom;
-      const float out[4] = {(x1 + x2) / p.divisor, (y1 + y2) / p.divisor, x2 - x1, y2 - y1};
-#pragma unroll
-      for (int r = 0; r < 4; ++r) store(p.y, y + r * p.y.strides[1], out[r] * lv.stride);
-    }
-    float scores[kFoldedDetectMaxClasses / 32];
-    dot_outputs<kFoldedDetectMaxClasses / 32>(scores, inputs + f.box_channels, f.cls_channels, cls_w, cls_b, p.classes, lane);
-#pragma unroll
-    for (int j = 0; j < kFoldedDetectMaxClasses / 32; ++j)
-      if (lane + 32 * j < p.classes) store(p.y, y + (4 + lane + 32 * j) * p.y.strides[1], activate_fast(kActSigmoid, scores[j]));
-    __syncwarp();  // every lane is done with `inputs` before the next pixel's are staged
-  }
-}
-
-// CTAs below plain_blocks decode the levels before the last as detect_head_kernel does; the
-// others compute the last level with its convolutions.
-__global__ void __launch_bounds__(kFoldedWarps * 32) detect_head_folded_kernel(DetectHeadParams p, FoldedHeadConvs f, int plain_blocks) {
-  const int block = static_cast<int>(blockIdx.x);
-  if (block >= plain_blocks) return folded_level(p, f, block - plain_blocks, static_cast<int>(gridDim.x) - plain_blocks);
-  wait_for_producers();
-  release_dependents();
-  decode_items(p, p.level[p.levels - 1].first_anchor, block, plain_blocks);
 }
 
 }  // namespace
@@ -241,36 +140,6 @@ void launch_detect_head(const DetectHeadParams& head, cudaStream_t stream) {
   if (count <= 0) return;
   constexpr unsigned kBlock = 128;
   launch_dependent(detect_head_kernel, grid_for(count, kBlock), kBlock, 0, stream, params);
-}
-
-void launch_detect_head_folded(const DetectHeadParams& head, const FoldedHeadConvs& convs, cudaStream_t stream) {
-  const long long weight_bytes = 4LL * (convs.box_channels * 4LL * kFoldedDetectBins + static_cast<long long>(convs.cls_channels) * head.classes);
-  if (head.levels < 1 || head.bins != kFoldedDetectBins || head.classes < 1 || head.classes > kFoldedDetectMaxClasses ||
-      convs.box_channels < 1 || convs.cls_channels < 1 || convs.box_channels > kFoldedDetectMaxChannels ||
-      convs.cls_channels > kFoldedDetectMaxChannels || weight_bytes > kFoldedDetectMaxWeightBytes) {
-    throw CudaError("detect_head_folded: 16 bins, 1 to 128 classes, 1 to 512 input channels and at most 48 KiB of weights");
-  }
-  DetectHeadParams params = head;
-  for (int l = 0; l < params.levels; ++l) {
-    params.level[l].box_vector8 = params.bins == 16 && vector8(params.level[l].box);
-    params.level[l].cls_vector8 = vector8(params.level[l].cls);
-  }
-  constexpr unsigned kBlock = kFoldedWarps * 32;
-  const std::size_t shared =
-      (static_cast<std::size_t>(folded_head_pack_floats(convs.box_channels, convs.cls_channels, params.classes)) +
-       static_cast<std::size_t>(kFoldedWarps) * static_cast<std::size_t>(convs.box_channels + convs.cls_channels)) * sizeof(float);
-  constexpr std::size_t kMostShared = kFoldedDetectMaxWeightBytes + (4 * kFoldedDetectBins + kFoldedDetectMaxClasses + 3 +
-                                                                      kFoldedWarps * 2 * kFoldedDetectMaxChannels) * sizeof(float);
-  static const bool opted_in = allow_shared(detect_head_folded_kernel, kMostShared);
-  (void)opted_in;
-  const DetectHeadLevelParams& last = params.level[params.levels - 1];
-  const std::int64_t groups = 1 + (params.classes + kClassesPerItem - 1) / kClassesPerItem;
-  const std::int64_t plain = static_cast<std::int64_t>(params.batch) * groups * last.first_anchor;
-  const std::int64_t pixels = static_cast<std::int64_t>(params.batch) * last.height * last.width;
-  const unsigned plain_blocks = plain > 0 ? grid_for(plain, kBlock) : 0u;
-  const unsigned folded_blocks = grid_for(pixels, kFoldedWarps);
-  launch_dependent(detect_head_folded_kernel, plain_blocks + folded_blocks, kBlock, shared, stream, params, convs,
-                   static_cast<int>(plain_blocks));
 }
 
 }  // namespace detstream::inference::cuda

@@ -38,26 +38,4 @@ struct DetectHeadParams {
 // The host checks that batch * (4 + classes) * anchors and every offset stay below 2^31.
 void launch_detect_head(const DetectHeadParams& params, cudaStream_t stream);
 
-// The last level's final 1x1 convolutions (no activation), computed by the same launch: its
-// level[levels - 1].box and .cls are then those convolutions' inputs (box_channels and
-// cls_channels deep). `pack` holds, in fp32, the box weights input-channel major
-// ([c][4 * bins]: a warp's lanes read consecutive outputs), the class weights ([c][classes]), the
-// box biases and the class biases (zeros where there are none), then zeros up to a multiple of 4
-// floats (folded_head_pack_floats). Limits: bins == kFoldedDetectBins, classes <=
-// kFoldedDetectMaxClasses, inputs of at most kFoldedDetectMaxChannels, weights within
-// kFoldedDetectMaxWeightBytes (head_fusion.h holds the lowering's copy). A warp per pixel, float32
-// throughout: the logits are not rounded to fp16 as the convolutions' outputs are.
-inline constexpr int kFoldedDetectBins = 16;
-inline constexpr int kFoldedDetectMaxClasses = 128;
-inline constexpr int kFoldedDetectMaxChannels = 512;
-inline constexpr int kFoldedDetectMaxWeightBytes = 48 * 1024;
-struct FoldedHeadConvs {
-  const float* pack = nullptr;
-  int box_channels = 0, cls_channels = 0;
-};
-__host__ __device__ constexpr int folded_head_pack_floats(int box_channels, int cls_channels, int classes) {
-  return (box_channels * 4 * kFoldedDetectBins + cls_channels * classes + 4 * kFoldedDetectBins + classes + 3) / 4 * 4;
-}
-void launch_detect_head_folded(const DetectHeadParams& params, const FoldedHeadConvs& convs, cudaStream_t stream);
-
 }  // namespace detstream::inference::cuda

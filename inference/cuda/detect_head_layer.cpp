@@ -1,20 +1,15 @@
 // The layer of a fused detection head (StepKind::kDetectHead): the kernel's parameter block
-// (detect_head.h) from the lowered step and the matched head (head_fusion.h), and the weights of
-// the last level's final convolutions where the lowering folded them into the step.
+// (detect_head.h) from the lowered step and the matched head (head_fusion.h).
 #include <algorithm>
 
 #include "inference/core/error.h"
 #include "inference/cuda/detect_head.h"
-#include "inference/cuda/device_memory.h"
 #include "inference/cuda/layer.h"
 
 namespace detstream::inference::cuda {
 
 static_assert(kHeadMaxLevels <= kDetectHeadMaxLevels && kHeadMaxBins <= kDetectHeadMaxBins,
               "the matcher accepts only heads the kernel's parameter block holds");
-static_assert(kFoldedHeadBins == kFoldedDetectBins && kFoldedHeadMaxClasses == kFoldedDetectMaxClasses &&
-                  kFoldedHeadMaxChannels == kFoldedDetectMaxChannels && kFoldedHeadMaxWeightBytes == kFoldedDetectMaxWeightBytes,
-              "the lowering folds only convolutions the kernel takes");
 
 namespace {
 
@@ -26,27 +21,9 @@ std::int64_t reach(const TensorRef& ref) {
   return r;
 }
 
-// Appends a 1x1 convolution's weights (O x C x 1 x 1), input-channel major ([c][o]), to `weights`
-// and its bias (zeros without one) to `biases`; returns C.
-int append_folded_conv(std::vector<float>& weights, std::vector<float>& biases, const Graph& graph, int node) {
-  const Node& conv = graph.nodes[static_cast<std::size_t>(node)];
-  const Tensor& w = *graph.value(conv.inputs[1]).constant;
-  const std::int64_t outputs = w.shape()[0], channels = w.shape()[1];
-  const std::vector<float> oc = w.to_float_vector();
-  for (std::int64_t c = 0; c < channels; ++c)
-    for (std::int64_t o = 0; o < outputs; ++o) weights.push_back(oc[static_cast<std::size_t>(o * channels + c)]);
-  if (conv.has_input(2)) {
-    const std::vector<float> b = graph.value(conv.inputs[2]).constant->to_float_vector();
-    biases.insert(biases.end(), b.begin(), b.end());
-  } else {
-    biases.insert(biases.end(), static_cast<std::size_t>(outputs), 0.0f);
-  }
-  return static_cast<int>(channels);
-}
-
 class DetectHeadLayer final : public Layer {
  public:
-  DetectHeadLayer(const Step& step, const DetectHead& head, const Graph& graph, const AddressBook& book) : Layer(step.node) {
+  DetectHeadLayer(const Step& step, const DetectHead& head, const AddressBook& book) : Layer(step.node) {
     const std::size_t levels = head.levels.size();
     if (step.inputs.size() != 2 * levels || levels > static_cast<std::size_t>(kDetectHeadMaxLevels)) {
       throw Error("internal: detection head step with " + std::to_string(step.inputs.size()) + " inputs for " +
@@ -82,7 +59,6 @@ class DetectHeadLayer final : public Layer {
     y_ = book.address(step.output);
     for (const TensorRef& ref : step.inputs) check_reach(ref);
     check_reach(step.output);
-    if (head.levels.back().box_conv >= 0) fold(graph, head.levels.back());
   }
 
   void enqueue(const LaunchArgs& args) const override {
@@ -92,38 +68,23 @@ class DetectHeadLayer final : public Layer {
       p.level[l].cls.data = cls_[static_cast<std::size_t>(l)].in(args.arena);
     }
     p.y.data = y_.in(args.arena);
-    if (folded_.size()) return launch_detect_head_folded(p, convs_, args.stream);
     launch_detect_head(p, args.stream);
   }
-  std::string tactic() const override { return folded_.size() ? "detect_head + last level's 1x1 convs" : "detect_head"; }
+  std::string tactic() const override { return "detect_head"; }
 
  private:
   static void check_reach(const TensorRef& ref) {
     if (reach(ref) >= (std::int64_t{1} << 31)) throw Error("detection head operand too large for its kernel");
   }
 
-  // The pack launch_detect_head_folded takes (detect_head.h).
-  void fold(const Graph& graph, const DetectHeadLevel& level) {
-    std::vector<float> pack, biases;
-    convs_.box_channels = append_folded_conv(pack, biases, graph, level.box_conv);
-    convs_.cls_channels = append_folded_conv(pack, biases, graph, level.cls_conv);
-    pack.insert(pack.end(), biases.begin(), biases.end());
-    pack.resize(static_cast<std::size_t>(folded_head_pack_floats(convs_.box_channels, convs_.cls_channels, params_.classes)), 0.0f);
-    folded_ = DeviceBuffer(pack.size() * sizeof(float));
-    folded_.upload(pack.data(), pack.size() * sizeof(float));
-    convs_.pack = static_cast<const float*>(folded_.get());
-  }
-
   DetectHeadParams params_;
   DeviceAddress box_[kDetectHeadMaxLevels], cls_[kDetectHeadMaxLevels], y_;
-  DeviceBuffer folded_;  // empty unless the last level's convolutions are folded in
-  FoldedHeadConvs convs_;
 };
 
 }  // namespace
 
-std::unique_ptr<Layer> make_detect_head_layer(const Step& step, const DetectHead& head, const Graph& graph, const AddressBook& book) {
-  return std::make_unique<DetectHeadLayer>(step, head, graph, book);
+std::unique_ptr<Layer> make_detect_head_layer(const Step& step, const DetectHead& head, const AddressBook& book) {
+  return std::make_unique<DetectHeadLayer>(step, head, book);
 }
 
 }  // namespace detstream::inference::cuda

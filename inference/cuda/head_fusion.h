@@ -27,25 +27,11 @@ namespace detstream::inference::cuda {
 inline constexpr int kHeadMaxLevels = 8;
 inline constexpr int kHeadMaxBins = 32;
 
-// What the fused kernel takes to compute a level's final convolutions too (detect_head.h:
-// FoldedHeadConvs): 16 bins a side, at most 128 classes, inputs of at most 512 channels, and both
-// 1x1 convolutions' fp32 weights within 48 KiB (they are staged in shared memory).
-inline constexpr int kFoldedHeadBins = 16;
-inline constexpr std::int64_t kFoldedHeadMaxClasses = 128;
-inline constexpr std::int64_t kFoldedHeadMaxChannels = 512;
-inline constexpr std::int64_t kFoldedHeadMaxWeightBytes = 48 * 1024;
-inline std::int64_t folded_head_weight_bytes(std::int64_t box_channels, std::int64_t cls_channels, std::int64_t classes) {
-  return (box_channels * 4 * kFoldedHeadBins + cls_channels * classes) * 4;
-}
-
 struct DetectHeadLevel {
   int box = kNoValue;  // value id: N x 4*bins x H x W
   int cls = kNoValue;  // value id: N x classes x H x W
   std::int64_t height = 0, width = 0;
   float stride = 0.0f;  // the stride constant's value over this level's anchors
-  // Set by the CUDA lowering when the fused step also computes the 1x1 convolutions that produce
-  // box and cls (LoweringOptions::fold_head_convs_pixels): their node indices.
-  int box_conv = -1, cls_conv = -1;
 };
 
 struct DetectHead {

@@ -75,9 +75,8 @@ std::unique_ptr<Layer> make_elementwise_layer(const Step& step, const AddressBoo
 std::unique_ptr<Layer> make_maxpool_layer(const Step& step, const Node& node, const AddressBook& book);
 std::unique_ptr<Layer> make_resize_layer(const Step& step, const Graph& graph, const AddressBook& book);
 std::unique_ptr<Layer> make_softmax_layer(const Step& step, const Node& node, const AddressBook& book);
-// The fused detection head (detect_head_layer.cpp): `head` is the lowered graph's heads[step.head];
-// `graph` holds the weights of the convolutions folded into it.
-std::unique_ptr<Layer> make_detect_head_layer(const Step& step, const DetectHead& head, const Graph& graph, const AddressBook& book);
+// The fused detection head (detect_head_layer.cpp): `head` is the lowered graph's heads[step.head].
+std::unique_ptr<Layer> make_detect_head_layer(const Step& step, const DetectHead& head, const AddressBook& book);
 
 struct ConvBuild {
   cudnnHandle_t handle = nullptr;  // used to time the algorithms at build time, bound to `stream`

@@ -254,46 +254,6 @@ class Lowerer {
     out_.heads = find_detect_heads(g_);
     for (std::size_t h = 0; h < out_.heads.size(); ++h)
       for (int n : out_.heads[h].nodes) head_of_[static_cast<std::size_t>(n)] = static_cast<int>(h);
-    for (std::size_t h = 0; h < out_.heads.size(); ++h) fold_level_convs(static_cast<int>(h), out_.heads[h].levels.back());
-  }
-
-  // The last level's final box and class convolutions, when small, are computed by the head's
-  // step (their nodes are absorbed; the step reads their inputs). Only the last: the others'
-  // convolutions finish early, off the critical path, and would wait for the step otherwise.
-  void fold_level_convs(int h, DetectHeadLevel& level) {
-    const DetectHead& head = out_.heads[static_cast<std::size_t>(h)];
-    if (head.batch * level.height * level.width > opt_.fold_head_convs_pixels) return;
-    if (head.bin_weights.size() != static_cast<std::size_t>(kFoldedHeadBins) || head.classes > kFoldedHeadMaxClasses) return;
-    const int box = foldable_head_conv(level.box, h, 4 * kFoldedHeadBins);
-    const int cls = foldable_head_conv(level.cls, h, head.classes);
-    if (box < 0 || cls < 0) return;
-    const auto channels = [&](int conv) { return g_.value(g_.nodes[static_cast<std::size_t>(conv)].inputs[1]).shape[1]; };
-    if (folded_head_weight_bytes(channels(box), channels(cls), head.classes) > kFoldedHeadMaxWeightBytes) return;
-    level.box_conv = box;
-    level.cls_conv = cls;
-    absorbed_[static_cast<std::size_t>(box)] = absorbed_[static_cast<std::size_t>(cls)] = 1;
-  }
-
-  // The node of the plain 1x1 convolution (stride 1, no padding, one group, no activation,
-  // constant weights O x C x 1 x 1 with C <= kFoldedHeadMaxChannels, constant bias if any) that
-  // computes `value` with `outputs` channels for head `h` alone; -1 for anything else.
-  int foldable_head_conv(int value, int h, std::int64_t outputs) const {
-    const int p = producer_[static_cast<std::size_t>(value)];
-    if (p < 0 || g_.is_graph_output(value)) return -1;
-    const Node& conv = g_.nodes[static_cast<std::size_t>(p)];
-    if (conv.op_type != "Conv" || conv.outputs.size() != 1 || !conv.has_input(1) || in_head(conv)) return -1;
-    if (!ints_all(conv, "kernel_shape", 1, 2, true) || !ints_all(conv, "strides", 1, 2, true) || !ints_all(conv, "dilations", 1, 2, true) ||
-        !ints_all(conv, "pads", 0, 4, true) || conv.attr_int("group", 1) != 1 || conv.attr_string("auto_pad", "NOTSET") != "NOTSET")
-      return -1;
-    if (ops::activation_from_node(conv) != ops::Activation::kNone) return -1;
-    const Value& w = g_.value(conv.inputs[1]);
-    if (!w.is_constant() || w.shape.size() != 4 || w.shape != Shape{outputs, w.shape[1], 1, 1} || w.shape[1] > kFoldedHeadMaxChannels)
-      return -1;
-    if (conv.has_input(2) && !g_.value(conv.inputs[2]).is_constant()) return -1;
-    if (g_.value(conv.inputs[0]).is_constant()) return -1;
-    for (int c : consumers_[static_cast<std::size_t>(value)])
-      if (head_of_[static_cast<std::size_t>(c)] != h) return -1;
-    return p;
   }
   bool in_head(const Node& node) const {
     return !head_of_.empty() && head_of_[static_cast<std::size_t>(&node - g_.nodes.data())] >= 0;
@@ -347,10 +307,9 @@ class Lowerer {
     step.kind = StepKind::kDetectHead;
     step.node = index;
     step.head = h;
-    auto read = [&](int value, int conv) { return conv >= 0 ? g_.nodes[static_cast<std::size_t>(conv)].inputs[0] : value; };
     for (const DetectHeadLevel& level : head.levels) {
-      step.inputs.push_back(input_ref(node, read(level.box, level.box_conv)));
-      step.inputs.push_back(input_ref(node, read(level.cls, level.cls_conv)));
+      step.inputs.push_back(input_ref(node, level.box));
+      step.inputs.push_back(input_ref(node, level.cls));
     }
     step.output = output_ref(head.output);
     add_step(std::move(step));

@@ -64,19 +64,16 @@ TEST(CudaDetectHeadGpu, MiniHeadMatchesTheCpuInEveryLayoutAndPrecision) {
     ASSERT_TRUE(expected.has_value());
     const Shape out_shape = g.value(g.outputs[0]).shape;
     for (const char* layout : {"nhwc", "nchw"})
-      for (const char* fuse : {"1", "0", "folded"}) {  // fused; per node; fused with the last level's convolutions
+      for (const char* fuse : {"1", "0"}) {
         const ScopedEnv layout_env("DETSTREAM_CUDA_LAYOUT", layout);
-        const ScopedEnv fuse_env("DETSTREAM_CUDA_FUSE_HEAD", *fuse == '0' ? "0" : "1");
-        const ScopedEnv fold_env("DETSTREAM_CUDA_FOLD_HEAD_CONVS", *fuse == 'f' ? "1" : "0");
+        const ScopedEnv fuse_env("DETSTREAM_CUDA_FUSE_HEAD", fuse);
         const std::string where = std::string("layout ") + layout + " fuse " + fuse + " batch " +
                                   std::to_string(o.batch) + " classes " + std::to_string(o.classes) + " bins " +
                                   std::to_string(o.bins) + (o.yolo11_dfl ? " yolo11" : "");
         const GpuRun fp32 = run_on_gpu(testing::plan_for(cuda_backend(), g, Precision::kFp32), input, out_shape);
         const GpuRun fp16 = run_on_gpu(testing::plan_for(cuda_backend(), g, Precision::kFp16), input, out_shape);
-        EXPECT_EQ(fused(fp32), *fuse != '0') << where << ": " << fp32.description;
-        EXPECT_EQ(fused(fp16), *fuse != '0') << where << ": " << fp16.description;
-        const bool folds = *fuse == 'f' && o.bins == 16;  // the mini head's last level is small, its convolutions plain
-        EXPECT_EQ(fp16.description.find("with the last level's 1x1 convs") != std::string::npos, folds) << where << ": " << fp16.description;
+        EXPECT_EQ(fused(fp32), *fuse == '1') << where << ": " << fp32.description;
+        EXPECT_EQ(fused(fp16), *fuse == '1') << where << ": " << fp16.description;
         EXPECT_LT(rel_l2(fp32.output, (*expected)[0]), 1e-5) << where;
         EXPECT_LT(rel_l2(fp16.output, (*expected)[0]), 5e-3) << where;
       }
@@ -125,10 +122,6 @@ TEST_P(CudaDetectHeadModel, FusedHeadMatchesGoldenAndThePerNodeHead) {
       const ScopedEnv off("DETSTREAM_CUDA_FUSE_HEAD", "0");
       return run_on_gpu(plan, input, out_shape);
     }();
-    const GpuRun folded = [&] {  // the last level's 1x1 convolutions in the head's kernel, unrounded
-      const ScopedEnv on("DETSTREAM_CUDA_FOLD_HEAD_CONVS", "1");
-      return run_on_gpu(plan, input, out_shape);
-    }();
     std::filesystem::remove(cache);
     EXPECT_TRUE(fused(fused_run)) << fused_run.description;
     EXPECT_FALSE(fused(per_node)) << per_node.description;
@@ -140,24 +133,18 @@ TEST_P(CudaDetectHeadModel, FusedHeadMatchesGoldenAndThePerNodeHead) {
           std::max(worst_per_node, rel_l2(per_node.output.data<float>() + at, golden.data(), golden.size()));
     }
     const double between = rel_l2(fused_run.output, per_node.output);
-    const double folding = rel_l2(folded.output, fused_run.output);
     bool same_tactics = true;
     for (const auto& [node, tactic] : per_node.conv_tactics) {
       const auto it = fused_run.conv_tactics.find(node);
       same_tactics = same_tactics && (it == fused_run.conv_tactics.end() || it->second == tactic);
     }
     std::printf(
-        "[ head ] %s %s batch %d: rel L2 vs golden fused %.3g, per node %.3g; fused vs per node %.3g (%s tactics); "
-        "last level's convs folded vs not %.3g\n",
+        "[ head ] %s %s batch %d: rel L2 vs golden fused %.3g, per node %.3g; fused vs per node %.3g (%s tactics)\n",
         c.model, std::string(to_string(precision)).c_str(), c.batch, worst_fused, worst_per_node, between,
-        same_tactics ? "same" : "different", folding);
+        same_tactics ? "same" : "different");
     const bool fp32 = precision == Precision::kFp32;
     EXPECT_LE(worst_fused, fp32 ? 1e-5 : 2e-3);
     EXPECT_LE(between, fp32 ? 1e-5 : (same_tactics ? 1e-4 : 2e-3));
-    // Folded, the last level's logits stay fp32 where its convolutions round them to fp16.
-    EXPECT_LE(folding, fp32 ? 1e-5 : 1e-3);
-    EXPECT_EQ(folded.description.find("with the last level's 1x1 convs") != std::string::npos, c.batch * 400 <= 2048 || size < 640)
-        << folded.description;
   }
 }
 

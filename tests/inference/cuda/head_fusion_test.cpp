@@ -135,37 +135,6 @@ TEST_P(CudaHeadFusionModel, LoweringReplacesTheTailByOneStepAndKeepsTheOutputBin
   }
 }
 
-// With LoweringOptions::fold_head_convs_pixels, the step also computes the last level's box and
-// class convolutions when that level is small (20x20 at 640 and batch 1; 10x10 at 320; not 20x20
-// at batch 3 and 640 with a 1000-pixel limit): it reads their inputs, and they get no step.
-TEST_P(CudaHeadFusionModel, TheLastLevelsConvolutionsAreFoldedIntoTheStepWhenSmall) {
-  const ModelCase c = GetParam();
-  DETSTREAM_REQUIRE_SHARED(model, std::string("models/") + c.model);
-  if (!c.cuda_runs)
-    GTEST_SKIP() << "\n\n*** SKIPPED: " << c.model << " has ops the cuda backend does not run (attention MatMul) ***\n";
-  const Graph g = passed_graph(model, c.batch);
-  EXPECT_EQ(lower_graph(g, Precision::kFp16, {}).heads[0].levels.back().box_conv, -1) << "off by default";
-  LoweringOptions folding;
-  folding.fold_head_convs_pixels = 1000;
-  const LoweredGraph l = lower_graph(g, Precision::kFp16, folding);
-  const DetectHead& head = l.heads[0];
-  const bool small = c.batch * (c.cells / 4) * (c.cells / 4) <= 1000;
-  for (std::size_t level = 0; level + 1 < head.levels.size(); ++level) EXPECT_EQ(head.levels[level].box_conv, -1) << "only the last level";
-  const DetectHeadLevel& last = head.levels.back();
-  ASSERT_EQ(last.box_conv >= 0, small);
-  ASSERT_EQ(last.cls_conv >= 0, small);
-  if (!small) return;
-  const auto step = std::find_if(l.steps.begin(), l.steps.end(), [](const Step& s) { return s.kind == StepKind::kDetectHead; });
-  ASSERT_NE(step, l.steps.end());
-  for (int conv : {last.box_conv, last.cls_conv}) {
-    const Node& node = g.nodes[static_cast<std::size_t>(conv)];
-    EXPECT_EQ(g.value(node.inputs[1]).shape[2], 1) << node.name << " is a 1x1 convolution";
-    EXPECT_TRUE(std::none_of(l.steps.begin(), l.steps.end(), [&](const Step& s) { return s.node == conv; })) << node.name;
-    const std::size_t input = step->inputs.size() - (conv == last.box_conv ? 2 : 1);
-    EXPECT_TRUE(same_place(step->inputs[input], l.values[static_cast<std::size_t>(node.inputs[0])])) << node.name << "'s input";
-  }
-}
-
 // What `inspect` and `build` print: the tail's nodes name the fused kernel, every other node its
 // own; with the fusion switched off (DETSTREAM_CUDA_FUSE_HEAD=0) no node does.
 TEST_P(CudaHeadFusionModel, AssignNamesTheFusedKernelForTheTailOnly) {
@@ -332,16 +301,11 @@ TEST_P(CudaHeadFusionMiniHead, FusedStepMatchesPerNodeLoweringAndTheReference) {
   for (bool nhwc : {true, false}) {
     LoweringOptions fused;
     fused.feature_nhwc = nhwc;
-    for (std::int64_t fold_pixels : {0, 2048}) {
-      fused.fold_head_convs_pixels = fold_pixels;
-      const std::string where = std::string("nhwc ") + (nhwc ? "1" : "0") + (fold_pixels ? ", last level's convs folded" : "");
-      const LoweredGraph fp32 = lower_graph(g, Precision::kFp32, fused);
-      ASSERT_EQ(count_kind(fp32, StepKind::kDetectHead), 1);
-      EXPECT_EQ(fp32.heads[0].levels.back().box_conv >= 0, fold_pixels > 0 && o.bins == 16) << where;
-      EXPECT_LT(rel_l2(testing::LoweredInterpreter(g, fp32).run(inputs)[0], expected), 1e-6) << where;
-      const LoweredGraph fp16 = lower_graph(g, Precision::kFp16, fused);
-      EXPECT_LT(rel_l2(testing::LoweredInterpreter(g, fp16).run(inputs)[0], expected), 3e-3) << where;
-    }
+    const LoweredGraph fp32 = lower_graph(g, Precision::kFp32, fused);
+    ASSERT_EQ(count_kind(fp32, StepKind::kDetectHead), 1);
+    EXPECT_LT(rel_l2(testing::LoweredInterpreter(g, fp32).run(inputs)[0], expected), 1e-6) << "nhwc " << nhwc;
+    const LoweredGraph fp16 = lower_graph(g, Precision::kFp16, fused);
+    EXPECT_LT(rel_l2(testing::LoweredInterpreter(g, fp16).run(inputs)[0], expected), 3e-3) << "nhwc " << nhwc;
   }
   std::string missing;
   const auto reference = testing::run_reference(g, inputs, &missing);

@@ -216,30 +216,21 @@ class LoweredInterpreter {
   }
 
   // The fused head (detect_head.h), written from its description: DFL expectation per side,
-  // box around the grid anchor times the level's stride, sigmoid of the class logits; for a level
-  // whose final convolutions the step computes, those first, in float (not rounded).
+  // box around the grid anchor times the level's stride, sigmoid of the class logits.
   void detect_head(const cuda::Step& s, const cuda::DetectHead& head) {
     const cuda::TensorRef& y = s.output;
-    const std::int64_t bins = static_cast<std::int64_t>(head.bin_weights.size());
     std::int64_t anchor = 0;
     for (std::size_t l = 0; l < head.levels.size(); ++l) {
+      const cuda::TensorRef &box = s.inputs[2 * l], &cls = s.inputs[2 * l + 1];
       const cuda::DetectHeadLevel& level = head.levels[l];
-      const std::vector<float> folded[2] = {fold(s.inputs[2 * l], level.box_conv, head, level),
-                                            fold(s.inputs[2 * l + 1], level.cls_conv, head, level)};
-      // Channel c of the level's box (which 0) or class (which 1) map at (n, h, w).
-      auto map = [&](std::size_t which, std::int64_t n, std::int64_t c, std::int64_t h, std::int64_t w) {
-        const cuda::TensorRef& ref = s.inputs[2 * l + which];
-        if (folded[which].empty()) return load(ref, offset(ref, {n, c, h, w}));
-        const std::int64_t channels = which == 0 ? 4 * bins : head.classes;
-        return folded[which][static_cast<std::size_t>(((n * channels + c) * level.height + h) * level.width + w)];
-      };
       for (std::int64_t h = 0; h < level.height; ++h)
         for (std::int64_t w = 0; w < level.width; ++w, ++anchor)
           for (std::int64_t n = 0; n < head.batch; ++n) {
             float d[4];
             for (std::int64_t side = 0; side < 4; ++side) {
+              const std::int64_t bins = static_cast<std::int64_t>(head.bin_weights.size());
               std::vector<float> x(static_cast<std::size_t>(bins));
-              for (std::int64_t k = 0; k < bins; ++k) x[static_cast<std::size_t>(k)] = map(0, n, side * bins + k, h, w);
+              for (std::int64_t k = 0; k < bins; ++k) x[static_cast<std::size_t>(k)] = load(box, offset(box, {n, side * bins + k, h, w}));
               const float peak = *std::max_element(x.begin(), x.end());
               float sum = 0.0f, dot = 0.0f;
               for (std::int64_t k = 0; k < bins; ++k) {
@@ -254,23 +245,11 @@ class LoweredInterpreter {
             const float out[4] = {(x1 + x2) / head.divisor, (y1 + y2) / head.divisor, x2 - x1, y2 - y1};
             for (std::int64_t r = 0; r < 4; ++r) store(y, offset(y, {n, r, anchor}), out[r] * level.stride);
             for (std::int64_t c = 0; c < head.classes; ++c) {
-              store(y, offset(y, {n, 4 + c, anchor}), ops::apply_activation(ops::Activation::kSigmoid, map(1, n, c, h, w)));
+              const float v = load(cls, offset(cls, {n, c, h, w}));
+              store(y, offset(y, {n, 4 + c, anchor}), ops::apply_activation(ops::Activation::kSigmoid, v));
             }
           }
     }
-  }
-
-  // Folded convolution `conv` (-1: none, empty result) over input x, as N x C x H x W floats.
-  std::vector<float> fold(const cuda::TensorRef& x, int conv, const cuda::DetectHead& head, const cuda::DetectHeadLevel& level) {
-    if (conv < 0) return {};
-    const Node& node = g_.nodes[static_cast<std::size_t>(conv)];
-    const Shape out{head.batch, g_.value(node.outputs[0]).shape[1], level.height, level.width};
-    std::vector<float> values(static_cast<std::size_t>(element_count(out)));
-    convolve(node, x.shape, [&](const std::vector<std::int64_t>& i) { return load(x, offset(x, i)); }, out, ops::Activation::kNone,
-             [&](const std::vector<std::int64_t>& i, float v) {
-               values[static_cast<std::size_t>(((i[0] * out[1] + i[1]) * out[2] + i[2]) * out[3] + i[3])] = v;
-             });
-    return values;
   }
 
   const Graph& g_;
