@@ -208,7 +208,7 @@ __global__ void __launch_bounds__(kThreads, min_resident_ctas(BM, BN, BK)) conv_
     const int m = m0 + row;
     if (m >= m_total) return OutputPixel{false, 0, 0};
     return OutputPixel{true, pixel_offset(m, p.out_h, p.out_w, p.y_sn, p.y_sh, p.y_sw),
-                       p.residual ? pixel_offset(m, p.out_h, p.out_w, p.r_sn, p.r_sh, p.r_sw) : 0, kUp ? upsampled_offset(m, p) : -1};
+                       p.residual ? pixel_offset(m, p.out_h, p.out_w, p.r_sn, p.r_sh, p.r_sw) : 0, kUp ? upsampled_offset(m, p) : 0};
   };
   const bool clustered = p.splits > 1 && p.cluster_reduce;
   bool storing = true;

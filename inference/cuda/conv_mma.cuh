@@ -68,12 +68,12 @@ __device__ __forceinline__ long long pixel_offset(int m, int h, int w, long long
 struct OutputPixel {
   bool valid;
   long long y, residual;
-  long long up = -1;  // the top-left of its 2x2 block in p.y_up, when there is one
+  long long up = 0;  // the top-left of its 2x2 block in p.y_up: read by kUpsample epilogues only
 };
 
-// Output pixel m's 2x2 block in the nearest 2x upsampling of y (ConvIgemmParams::y_up), or -1.
+// Output pixel m's 2x2 block in the nearest 2x upsampling of y (ConvIgemmParams::y_up, which the
+// caller's kUpsample epilogue writes).
 __device__ __forceinline__ long long upsampled_offset(int m, const ConvIgemmParams& p) {
-  if (p.y_up == nullptr) return -1;
   const int x = m % p.out_w, t = m / p.out_w;
   return (t / p.out_h) * p.u_sn + 2LL * (t % p.out_h) * p.u_sh + 2LL * x * p.u_sw;
 }
@@ -114,7 +114,7 @@ __device__ __forceinline__ void store_accumulators_as(float (&acc)[kMF][kNF][4],
         }
         const __half2 stored = __float22half2_rn(out);
         *reinterpret_cast<__half2*>(y + pixel.y + k) = stored;
-        if (kUpsample && pixel.up >= 0) {
+        if constexpr (kUpsample) {
           half* up = static_cast<half*>(p.y_up) + pixel.up + k;
           *reinterpret_cast<__half2*>(up) = stored;
           *reinterpret_cast<__half2*>(up + p.u_sw) = stored;

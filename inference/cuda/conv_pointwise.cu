@@ -91,7 +91,7 @@ __global__ void __launch_bounds__(kThreads, 2) conv_pointwise_kernel(ConvIgemmPa
       const int m = m0 + row;
       if (m >= pixels) return OutputPixel{false, 0, 0};
       return OutputPixel{true, pixel_offset(m, p.out_h, p.out_w, p.y_sn, p.y_sh, p.y_sw),
-                         pixel_offset(m, p.out_h, p.out_w, p.r_sn, p.r_sh, p.r_sw), upsampled_offset(m, p)};
+                         pixel_offset(m, p.out_h, p.out_w, p.r_sn, p.r_sh, p.r_sw), p.y_up ? upsampled_offset(m, p) : 0};
     };
     if (p.y_up != nullptr) {
       store_accumulators<true>(acc, p, warp_m * kWarpM, n0 + warp_n * WN, lane, pixel_at);
